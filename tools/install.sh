@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Install mmfreqkd and its OpenMMLab stack into the current Python environment.
+#
+# Idempotent: every step checks whether it is already satisfied and skips it.
+# The mmcv 2.1.0 wheel (compiled ops) is cached outside the repository in
+# $MMFREQKD_CACHE (default ~/.cache/mmfreqkd), keyed by the torch version and
+# by CPU/CUDA, so it is compiled once per machine.
+#
+# Usage:   bash tools/install.sh
+# Env:     PYTHON=python3   interpreter to install into
+#          FORCE_CUDA=1     compile mmcv's CUDA ops as well (needs nvcc)
+#          MAX_JOBS=N       parallel compile jobs (default: number of cores)
+set -euo pipefail
+
+PYTHON=${PYTHON:-python3}
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE_DIR=${MMFREQKD_CACHE:-$HOME/.cache/mmfreqkd}
+
+TORCH_VERSION=2.14.1
+TORCHVISION_VERSION=0.29.1
+MMENGINE_VERSION=0.10.7
+MMCV_VERSION=2.1.0
+MMDET_VERSION=3.3.0
+MMSEG_VERSION=1.2.2
+MMPRETRAIN_VERSION=1.2.0
+
+log() { printf '[install] %s\n' "$*"; }
+pip_install() { "$PYTHON" -m pip install --quiet "$@"; }
+
+# has_dist NAME [VERSION]: true when NAME is installed (at VERSION if given).
+has_dist() {
+    "$PYTHON" - "$@" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version, PackageNotFoundError
+name, want = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else None)
+try:
+    got = version(name)
+except PackageNotFoundError:
+    sys.exit(1)
+sys.exit(0 if want is None or got.split('+')[0] == want else 1)
+PY
+}
+
+# ensure NAME==VERSION|NAME ... : install the requirements that are missing.
+ensure() {
+    local missing=()
+    for req in "$@"; do
+        local name=${req%%[=<>]*} want=
+        [[ $req == *==* ]] && want=${req#*==}
+        has_dist "$name" $want || missing+=("$req")
+    done
+    if ((${#missing[@]})); then
+        log "installing ${missing[*]}"
+        pip_install "${missing[@]}"
+    else
+        log "already installed: $*"
+    fi
+}
+
+log "python: $("$PYTHON" -c 'import sys; print(sys.executable, sys.version.split()[0])')"
+
+# 1. torch first: mmcv's build imports it.
+ensure "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
+
+# 2. build tooling and mmengine; mmcv's setup.py and mmengine need
+#    pkg_resources, which setuptools >= 82 no longer ships.
+if "$PYTHON" -c 'import pkg_resources, wheel' 2>/dev/null; then
+    log "already installed: setuptools with pkg_resources, wheel"
+else
+    log "installing setuptools>=77,<82 and wheel"
+    pip_install 'setuptools>=77,<82' wheel
+fi
+ensure ninja "mmengine==$MMENGINE_VERSION"
+
+# 3. mmcv with compiled ops, from the cached wheel or built from source.
+mmcv_ops_ok() {
+    "$PYTHON" -c "import mmcv, mmcv.ops; from mmcv.ops import nms; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null
+}
+if mmcv_ops_ok; then
+    log "already installed: mmcv $MMCV_VERSION with compiled ops"
+else
+    flavour=cpu
+    [[ ${FORCE_CUDA:-0} == 1 ]] && flavour=cuda
+    wheel_dir="$CACHE_DIR/mmcv-$MMCV_VERSION-torch$TORCH_VERSION-$flavour"
+    mkdir -p "$wheel_dir"
+    if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
+        build_dir=$(mktemp -d)
+        log "fetching the mmcv $MMCV_VERSION source archive"
+        url=$(curl -fsSL https://pypi.org/simple/mmcv/ \
+              | grep -o "https://[^\"#]*/mmcv-$MMCV_VERSION\.tar\.gz" | head -n1)
+        [[ -n $url ]] || { echo "[install] error: mmcv-$MMCV_VERSION.tar.gz not found on PyPI" >&2; exit 1; }
+        curl -fsSL "$url" | tar -xz -C "$build_dir"
+        src="$build_dir/mmcv-$MMCV_VERSION"
+        # torch >= 2.10 headers need C++20; mmcv 2.1.0 asks for C++17.
+        sed -i 's/c++17/c++20/g; s/c++14/c++20/g' "$src/setup.py"
+        log "compiling mmcv ops ($flavour, MAX_JOBS=${MAX_JOBS:-$(nproc)}); this takes 15-45 minutes on 2 cores"
+        (cd "$src" && MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+            "$PYTHON" -m pip wheel --no-build-isolation --no-deps -w "$wheel_dir" .)
+        rm -rf "$build_dir"
+    else
+        log "using cached wheel in $wheel_dir"
+    fi
+    pip_install --no-deps --force-reinstall "$wheel_dir"/mmcv-*.whl
+    # mmcv's runtime requirements (mmengine is already here).
+    ensure addict packaging Pillow pyyaml yapf opencv-python
+    mmcv_ops_ok || { echo "[install] error: mmcv.ops does not import after install" >&2; exit 1; }
+fi
+
+# 4. the downstream codebases and the remaining libraries.
+ensure "mmdet==$MMDET_VERSION" "mmsegmentation==$MMSEG_VERSION" "mmpretrain==$MMPRETRAIN_VERSION" \
+       timm pycocotools matplotlib scipy PyWavelets ftfy regex tqdm pytest
+
+# 5. mmfreqkd itself, editable.
+if "$PYTHON" - "$REPO_ROOT" <<'PY' 2>/dev/null
+import os, sys, mmfreqkd
+sys.exit(0 if os.path.dirname(os.path.dirname(os.path.abspath(mmfreqkd.__file__))) == os.path.abspath(sys.argv[1]) else 1)
+PY
+then
+    log "already installed: mmfreqkd (editable, $REPO_ROOT)"
+else
+    log "installing mmfreqkd in editable mode from $REPO_ROOT"
+    pip_install --no-deps --no-build-isolation -e "$REPO_ROOT"
+fi
+
+log "done: $("$PYTHON" -c 'import torch, mmcv, mmdet, mmseg, mmpretrain, mmfreqkd; print(f"torch {torch.__version__}, mmcv {mmcv.__version__}, mmdet {mmdet.__version__}, mmseg {mmseg.__version__}, mmpretrain {mmpretrain.__version__}, mmfreqkd {mmfreqkd.__version__}")')"
