@@ -1,0 +1,13 @@
+"""mmfreqkd: frequency-decoupled RGB-to-infrared knowledge distillation.
+
+Importing the package registers all of its modules with the mmengine root
+registries (models, losses, generic transforms and metrics) and with the
+MMDetection / MMSegmentation registries (datasets, task transforms and
+metrics), so ``custom_imports = dict(imports=['mmfreqkd'])`` is all a config
+of another OpenMMLab project needs.
+"""
+from . import compat  # noqa: F401  (checkpoint loading under torch >= 2.6)
+from . import datasets, evaluation, models  # noqa: F401  (registration)
+from .version import __version__
+
+__all__ = ['__version__']

@@ -1,0 +1,1 @@
+"""Analysis of RGB-infrared feature gaps (library code behind tools/analysis)."""

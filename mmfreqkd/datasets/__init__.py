@@ -1,0 +1,2 @@
+"""Datasets of paired RGB-infrared frames and their transforms."""
+from . import transforms  # noqa: F401

@@ -1,0 +1,1 @@
+"""Paired RGB-infrared transforms."""

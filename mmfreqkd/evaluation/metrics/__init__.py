@@ -1,0 +1,1 @@
+"""Metrics: KAIST miss rate, MFNet mIoU, distillation losses."""
