@@ -1,0 +1,111 @@
+"""Train any mmfreqkd config: Stage-1 distillation, FiGKD, or a Stage-2 task.
+
+The command line is the one of MMDetection / MMSegmentation, so the usual
+habits carry over::
+
+    python tools/train.py configs/freqkd/kaist_vit.py
+    python tools/train.py CONFIG --work-dir DIR --resume [CKPT] --amp \
+        --cfg-options train_cfg.max_iters=100
+    bash tools/dist_train.sh CONFIG 4      # 4 GPUs through torchrun
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import mmfreqkd  # noqa: F401  (registers every module, checkpoint-load fix)
+from mmfreqkd.utils import exit_with_one_line_error, load_config
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Train a model from an mmfreqkd (or any OpenMMLab) '
+        'config')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='enable automatic mixed precision (needs a GPU)')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by the actual over the base batch size')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint, or from the latest one in the '
+        'work dir when no path is given')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override existing config keys, e.g. '
+        'train_dataloader.batch_size=2 model.teacher.arch=small; a key that '
+        'does not exist is an error')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def enable_amp(cfg):
+    """Switch the optimizer wrapper to mmengine's AmpOptimWrapper."""
+    optim_type = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if optim_type == 'AmpOptimWrapper':
+        return
+    if optim_type != 'OptimWrapper':
+        raise ValueError(
+            f'--amp only applies to optim_wrapper.type=OptimWrapper, the '
+            f'config uses {optim_type!r}')
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def build_runner(args):
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    # work_dir priority: command line > config > ./work_dirs/<config name>
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        enable_amp(cfg)
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg:
+            raise KeyError('--auto-scale-lr needs `auto_scale_lr = '
+                           'dict(base_batch_size=...)` in the config')
+        cfg.auto_scale_lr.enable = True
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
+
+
+@exit_with_one_line_error
+def main(argv=None):
+    args = parse_args(argv)
+    runner = build_runner(args)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
