@@ -1,2 +1,3 @@
-"""Models: backbones, LoRA, band splitters, losses, distillers."""
-from . import backbones, data_preprocessors, distillers, heads, losses  # noqa: F401,E501
+"""Models: backbones, LoRA, band splitters, losses, connectors, distillers."""
+from . import (backbones, connectors, data_preprocessors, distillers,  # noqa
+               heads, losses)

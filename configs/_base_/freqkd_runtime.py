@@ -1,0 +1,11 @@
+# Stage-1 distillation runtime: validation reports the distillation losses
+# per layer and band, and the checkpoint with the lowest total is kept.
+_base_ = ['./default_runtime.py']
+
+default_scope = 'mmdet'
+visualizer = dict(
+    type='Visualizer', vis_backends={{_base_.vis_backends}}, name='visualizer')
+default_hooks = dict(
+    checkpoint=dict(save_best='distill/loss', rule='less'))
+val_evaluator = dict(type='DistillationLossMetric')
+test_evaluator = val_evaluator

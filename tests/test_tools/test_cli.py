@@ -1,0 +1,89 @@
+"""tools/train.py and tools/test.py: help, and one-line errors on bad input."""
+import pytest
+
+from conftest import load_tool
+
+train_tool = load_tool('tools/train.py')
+test_tool = load_tool('tools/test.py')
+
+TINY_CONFIG = """
+default_scope = 'mmengine'
+model = dict(type='{model}')
+work_dir = '{work_dir}'
+train_dataloader = dict(
+    dataset=dict(type='NoSuchDataset'), sampler=dict(type='DefaultSampler'),
+    batch_size=1)
+train_cfg = dict(by_epoch=False, max_iters=1)
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))
+"""
+
+
+def write_config(tmp_path, model='NoSuchModel'):
+    path = tmp_path / 'tiny.py'
+    path.write_text(
+        TINY_CONFIG.format(model=model, work_dir=tmp_path / 'work'))
+    return str(path)
+
+
+def last_error_line(capsys):
+    lines = [line for line in capsys.readouterr().err.splitlines() if line]
+    return lines[-1]
+
+
+@pytest.mark.parametrize('tool', [train_tool, test_tool])
+def test_help(tool, capsys):
+    with pytest.raises(SystemExit) as exc:
+        tool.parse_args(['--help'])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for option in ('--work-dir', '--cfg-options', '--launcher'):
+        assert option in out
+    if tool is train_tool:
+        assert '--amp' in out and '--resume' in out
+    else:
+        assert '--show-dir' in out and '--out' in out
+
+
+def test_missing_config(tmp_path, capsys):
+    missing = str(tmp_path / 'absent.py')
+    with pytest.raises(SystemExit) as exc:
+        train_tool.main([missing])
+    assert exc.value.code == 1
+    line = last_error_line(capsys)
+    assert line.startswith('error: FileNotFoundError') and missing in line
+
+
+def test_unknown_type(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        train_tool.main([write_config(tmp_path)])
+    assert exc.value.code == 1
+    line = last_error_line(capsys)
+    assert line.startswith('error: KeyError') and 'NoSuchModel' in line
+
+
+def test_unknown_cfg_options_key(tmp_path, capsys):
+    config = write_config(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        train_tool.main([config, '--cfg-options', 'train_cfg.max_iter=5'])
+    assert exc.value.code == 1
+    line = last_error_line(capsys)
+    assert 'train_cfg.max_iter' in line and 'does not exist' in line
+
+
+def test_existing_cfg_options_key_is_applied(tmp_path):
+    from mmfreqkd.utils import load_config
+    cfg = load_config(
+        write_config(tmp_path), {
+            'train_cfg.max_iters': 7,
+            'train_dataloader.batch_size': 3
+        })
+    assert cfg.train_cfg.max_iters == 7
+    assert cfg.train_dataloader.batch_size == 3
+
+
+def test_test_tool_missing_checkpoint(tmp_path, capsys):
+    absent = str(tmp_path / 'absent.pth')
+    with pytest.raises(SystemExit) as exc:
+        test_tool.main([write_config(tmp_path), absent])
+    assert exc.value.code == 1
+    assert absent in last_error_line(capsys)

@@ -1,0 +1,81 @@
+"""Export the student of a FreqKD Stage-1 checkpoint for Stage 2.
+
+The LoRA adapters are merged into the base weights at ``--lora-scale``
+(paper: 0.5) and the student's weights are saved under ``--prefix``
+(default ``backbone.``), so that an mmdet / mmseg config loads them with::
+
+    model = dict(backbone=dict(init_cfg=dict(
+        type='Pretrained', checkpoint='student.pth', prefix='backbone.')))
+
+or with ``load_from = 'student.pth'``.
+
+Usage::
+
+    python tools/model_converters/export_student.py \
+        configs/freqkd/kaist_vit.py work_dirs/kaist_vit/epoch_12.pth \
+        checkpoints/freqkd_kaist_vitl_student.pth --lora-scale 0.5
+"""
+import argparse
+import os
+import os.path as osp
+
+import torch
+from mmengine.config import DictAction
+from mmengine.logging import print_log
+from mmengine.registry import MODELS, DefaultScope
+from mmengine.runner import load_checkpoint
+
+import mmfreqkd  # noqa: F401
+from mmfreqkd.utils import exit_with_one_line_error, load_config
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Export the student of a FreqKD Stage-1 checkpoint')
+    parser.add_argument('config', help='Stage-1 config the checkpoint '
+                        'was trained with')
+    parser.add_argument('checkpoint', help='Stage-1 checkpoint')
+    parser.add_argument('out', help='output checkpoint path (.pth)')
+    parser.add_argument(
+        '--lora-scale',
+        type=float,
+        default=0.5,
+        help='scale of the merged LoRA update (paper: 0.5)')
+    parser.add_argument(
+        '--prefix', default='backbone.', help='prefix of the saved keys')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override existing config keys')
+    return parser.parse_args(argv)
+
+
+@exit_with_one_line_error
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options)
+    # The teacher plays no part in the export: skip its weights.
+    cfg.model.teacher.init_cfg = None
+    cfg.model.allow_random_teacher = True
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        model = MODELS.build(cfg.model)
+    # A LoRA checkpoint holds only the adapters: the base weights come from
+    # the student's own init_cfg, as during training.
+    model.student.init_weights()
+    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
+    state_dict = model.export_student(lora_scale=args.lora_scale)
+    state_dict = {args.prefix + k: v for k, v in state_dict.items()}
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    torch.save(
+        dict(
+            state_dict=state_dict,
+            meta=dict(
+                source_config=args.config,
+                source_checkpoint=args.checkpoint,
+                lora_scale=args.lora_scale if model.uses_lora else None,
+                student=cfg.model.student.get('type'))), args.out)
+    print_log(f'saved {len(state_dict)} student tensors with prefix '
+              f'{args.prefix!r} to {args.out}')
+
+
+if __name__ == '__main__':
+    main()
