@@ -1,0 +1,449 @@
+"""Reading DINOv2 checkpoints of the official, timm and Hugging Face layouts.
+
+Three layouts of the same weights are in circulation. This module detects
+which one a state dict uses and converts it to the layout of
+:class:`~mmfreqkd.models.backbones.DINOv2ViT` (timm's names, with the class
+token's position embedding folded into ``cls_token``):
+
+========================  =============================  ======================
+official DINOv2 release   timm ``vit_*_dinov2``          Hugging Face
+========================  =============================  ======================
+``cls_token``             ``cls_token``                  ``embeddings.cls_token``
+``register_tokens``       ``reg_token``                  ``embeddings.register_tokens``
+``pos_embed`` (1 + N)     ``pos_embed`` (1 + N, or N     ``embeddings.position_embeddings``
+                          with registers)                (1 + N)
+``mask_token`` (dropped)  --                             ``embeddings.mask_token`` (dropped)
+``patch_embed.proj``      ``patch_embed.proj``           ``embeddings.patch_embeddings.projection``
+``blocks.i.attn.qkv``     ``blocks.i.attn.qkv``          ``encoder.layer.i.attention.attention.``
+                                                         ``{query,key,value}`` (fused)
+``blocks.i.attn.proj``    ``blocks.i.attn.proj``         ``...attention.output.dense``
+``blocks.i.ls1.gamma``    ``blocks.i.ls1.gamma``         ``...layer_scale1.lambda1``
+``blocks.i.mlp.fc1/fc2``  ``blocks.i.mlp.fc1/fc2``       ``...mlp.fc1/fc2``
+giant ``mlp.w12/w3``      giant ``mlp.fc1/fc2``          giant ``mlp.weights_in/weights_out``
+``norm``                  ``norm``                       ``layernorm``
+========================  =============================  ======================
+
+Norm layers keep their names everywhere (``norm1``, ``norm2``). Official
+giant checkpoints saved with chunked blocks (``blocks.<chunk>.<i>.``) are
+flattened to ``blocks.<i>.``.
+
+:func:`load_dinov2_checkpoint` adds what loading into a given model needs:
+unwrapping (``state_dict`` / ``model`` / ``teacher`` entries, ``module.``
+and ``backbone.`` prefixes), position-embedding resampling, patch kernels
+for single-channel models and a strict key check.
+"""
+import math
+import re
+from collections.abc import Mapping
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from mmengine.logging import print_log
+from mmengine.runner import CheckpointLoader
+
+from .pos_embed import resample_pos_embed
+
+LAYOUTS = ('official', 'timm', 'hf')
+# Entries that wrap the state dict in a checkpoint, tried in this order.
+WRAPPER_KEYS = ('state_dict', 'model', 'teacher', 'module')
+# Prefixes stripped from every key that has them (DDP, torch.compile).
+WRAPPING_PREFIXES = ('module.', '_orig_mod.')
+# Sub-model prefixes: when keys carry one, only those keys are kept
+# (a detector's backbone, the DINOv2 training teacher, HF classifiers).
+SUBMODEL_PREFIXES = ('backbone.', 'dinov2.')
+
+_CHUNKED_BLOCK = re.compile(r'^blocks\.\d+\.(\d+)\.')
+_OFFICIAL_KEY = re.compile(r'^blocks\.\d+\.(\d+\.)?mlp\.w(12|3)\.|'
+                           r'^blocks\.\d+\.\d+\.')
+_HF_LAYER = re.compile(r'^encoder\.layer\.(\d+)\.(.+)$')
+_HF_QKV = re.compile(r'^attention\.attention\.(query|key|value)\.(weight|bias)$')
+_HF_BLOCK_RENAMES = (
+    ('attention.output.dense.', 'attn.proj.'),
+    ('layer_scale1.lambda1', 'ls1.gamma'),
+    ('layer_scale2.lambda1', 'ls2.gamma'),
+    ('mlp.weights_in.', 'mlp.fc1.'),
+    ('mlp.weights_out.', 'mlp.fc2.'),
+)
+_HF_EMBEDDINGS = {
+    'embeddings.cls_token': 'cls_token',
+    'embeddings.register_tokens': 'reg_token',
+    'embeddings.position_embeddings': 'pos_embed',
+    'embeddings.patch_embeddings.projection.weight': 'patch_embed.proj.weight',
+    'embeddings.patch_embeddings.projection.bias': 'patch_embed.proj.bias',
+}
+
+
+def load_checkpoint_file(filename: str, map_location: str = 'cpu') -> dict:
+    """Read a checkpoint file.
+
+    Args:
+        filename (str): ``.safetensors`` files are read with the
+            ``safetensors`` package; anything else (``.pth``, ``.pt``,
+            ``.bin``, URIs) with :class:`mmengine.runner.CheckpointLoader`.
+        map_location (str): Device for the tensors.
+
+    Returns:
+        dict: The stored object (a state dict or a dict wrapping one).
+    """
+    if filename.endswith('.safetensors'):
+        try:
+            from safetensors.torch import load_file
+        except ImportError as error:
+            raise ImportError(
+                f'{filename} is a safetensors file; install the '
+                '"safetensors" package to read it') from error
+        return load_file(filename, device=str(map_location))
+    return CheckpointLoader.load_checkpoint(filename, map_location)
+
+
+def unwrap_state_dict(checkpoint: Mapping,
+                      prefix: Optional[str] = None
+                      ) -> Tuple[Dict[str, torch.Tensor], List[str]]:
+    """Extract the backbone's state dict from a checkpoint object.
+
+    The object is descended through ``state_dict``, ``model``, ``teacher``
+    and ``module`` entries until a flat dict of tensors remains; ``module.``
+    and ``_orig_mod.`` key prefixes are stripped. Then either ``prefix``
+    selects and strips the keys under it, or, without ``prefix``, keys under
+    ``backbone.`` or ``dinov2.`` are selected when present (the rest, e.g.
+    heads, is dropped).
+
+    Args:
+        checkpoint (Mapping): Object read from a checkpoint file.
+        prefix (str, optional): Prefix of the backbone's keys, e.g.
+            ``'backbone.'`` or ``'student.'``.
+
+    Returns:
+        tuple: The state dict, and the keys dropped by prefix selection.
+    """
+    state = checkpoint
+    while isinstance(state, Mapping) and not all(
+            isinstance(v, torch.Tensor) for v in state.values()):
+        wrapper = next((k for k in WRAPPER_KEYS
+                        if isinstance(state.get(k), Mapping)), None)
+        if wrapper is None:
+            odd = [k for k, v in state.items()
+                   if not isinstance(v, torch.Tensor)]
+            raise TypeError(
+                'checkpoint is not a state dict: entries '
+                f'{odd[:8]} are not tensors and none of {list(WRAPPER_KEYS)} '
+                'wraps one')
+        state = state[wrapper]
+    if not isinstance(state, Mapping) or not state:
+        raise TypeError('checkpoint holds no tensors')
+
+    stripped = {}
+    for key, value in state.items():
+        for wrapping in WRAPPING_PREFIXES:
+            if key.startswith(wrapping):
+                key = key[len(wrapping):]
+        stripped[key] = value
+
+    prefixes = [prefix] if prefix else [
+        p for p in SUBMODEL_PREFIXES if any(k.startswith(p) for k in stripped)
+    ][:1]
+    if not prefixes:
+        return stripped, []
+    selected = {k[len(prefixes[0]):]: v for k, v in stripped.items()
+                if k.startswith(prefixes[0])}
+    if not selected:
+        roots = sorted({k.split('.')[0] + '.' for k in stripped})
+        raise KeyError(f'no checkpoint key starts with prefix {prefix!r}; '
+                       f'the keys start with {roots}')
+    dropped = [k for k in stripped if not k.startswith(prefixes[0])]
+    return selected, dropped
+
+
+def detect_layout(state_dict: Mapping) -> str:
+    """Name the layout of a DINOv2 state dict.
+
+    Args:
+        state_dict (Mapping): Unwrapped state dict (see
+            :func:`unwrap_state_dict`).
+
+    Returns:
+        str: ``'hf'`` (``embeddings.`` / ``encoder.layer.`` keys),
+        ``'official'`` (``register_tokens``, ``mask_token``, ``mlp.w12`` or
+        chunked blocks) or ``'timm'`` (which includes this package's own
+        layout).
+    """
+    keys = list(state_dict)
+    if any(k.startswith(('embeddings.', 'encoder.layer.')) for k in keys):
+        return 'hf'
+    if ('register_tokens' in state_dict or 'mask_token' in state_dict
+            or any(_OFFICIAL_KEY.match(k) for k in keys)):
+        return 'official'
+    if 'cls_token' in state_dict or any(k.startswith('blocks.') for k in keys):
+        return 'timm'
+    raise KeyError('cannot tell the layout of this checkpoint (not official '
+                   f'DINOv2, timm or Hugging Face); its first keys: {keys[:8]}')
+
+
+def _is_square(number: int) -> bool:
+    return number >= 0 and math.isqrt(number)**2 == number
+
+
+def _fold_class_pos_embed(state_dict: dict, has_class_entry: bool) -> None:
+    """Move the class entry of ``pos_embed`` into ``cls_token`` in place."""
+    if 'pos_embed' not in state_dict or not has_class_entry:
+        return
+    if 'cls_token' not in state_dict:
+        raise KeyError('checkpoint has a pos_embed with a class entry but '
+                       'no class token')
+    pos_embed = state_dict['pos_embed']
+    state_dict['cls_token'] = state_dict['cls_token'] + pos_embed[:, :1]
+    state_dict['pos_embed'] = pos_embed[:, 1:]
+
+
+def _convert_official(state_dict: Mapping) -> Tuple[dict, List[str]]:
+    converted, dropped = {}, []
+    for key, value in state_dict.items():
+        if key == 'mask_token':
+            dropped.append(key)  # only used by masked-image pre-training
+            continue
+        key = _CHUNKED_BLOCK.sub(r'blocks.\1.', key)
+        key = key.replace('.mlp.w12.', '.mlp.fc1.').replace(
+            '.mlp.w3.', '.mlp.fc2.')
+        converted['reg_token' if key == 'register_tokens' else key] = value
+    _fold_class_pos_embed(converted, has_class_entry=True)
+    return converted, dropped
+
+
+def _convert_timm(state_dict: Mapping,
+                  num_patches: Optional[int]) -> Tuple[dict, List[str]]:
+    converted, dropped = {}, []
+    for key, value in state_dict.items():
+        if key.startswith('head.'):
+            dropped.append(key)  # classifier of timm models with classes
+            continue
+        converted[key] = value
+    if 'pos_embed' in converted:
+        # timm keeps a class entry in pos_embed for models without
+        # registers; with registers (and in this package) it has none.
+        length = converted['pos_embed'].shape[1]
+        patch_only = ('reg_token' in converted or _is_square(length)
+                      or length == num_patches)
+        if not patch_only and not _is_square(length - 1):
+            raise ValueError(
+                f'pos_embed has {length} entries: neither a square patch '
+                'grid nor a class entry plus a square grid')
+        _fold_class_pos_embed(converted, has_class_entry=not patch_only)
+    return converted, dropped
+
+
+def _convert_hf(state_dict: Mapping) -> Tuple[dict, List[str]]:
+    converted, dropped = {}, []
+    qkv_parts: Dict[Tuple[str, str], Dict[str, torch.Tensor]] = {}
+    for key, value in state_dict.items():
+        if key in ('embeddings.mask_token', ) or key.startswith('classifier.'):
+            dropped.append(key)
+            continue
+        if key in _HF_EMBEDDINGS:
+            converted[_HF_EMBEDDINGS[key]] = value
+            continue
+        if key.startswith('layernorm.'):
+            converted['norm.' + key[len('layernorm.'):]] = value
+            continue
+        layer = _HF_LAYER.match(key)
+        if layer is None:
+            converted[key] = value  # unknown: reported by the strict check
+            continue
+        block, name = layer.groups()
+        qkv = _HF_QKV.match(name)
+        if qkv is not None:
+            part, kind = qkv.groups()
+            qkv_parts.setdefault((block, kind), {})[part] = value
+            continue
+        for old, new in _HF_BLOCK_RENAMES:
+            name = name.replace(old, new)
+        converted[f'blocks.{block}.{name}'] = value
+    for (block, kind), parts in sorted(qkv_parts.items()):
+        missing = [p for p in ('query', 'key', 'value') if p not in parts]
+        if missing:
+            raise KeyError(
+                f'encoder.layer.{block}.attention.attention: {kind} of '
+                f'{missing} missing, cannot build the fused qkv projection')
+        converted[f'blocks.{block}.attn.qkv.{kind}'] = torch.cat(
+            [parts['query'], parts['key'], parts['value']], dim=0)
+    _fold_class_pos_embed(converted, has_class_entry=True)
+    return converted, dropped
+
+
+def convert_dinov2_state_dict(state_dict: Mapping,
+                              layout: str = 'auto',
+                              num_patches: Optional[int] = None
+                              ) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """Convert a DINOv2 state dict to the :class:`DINOv2ViT` layout.
+
+    Args:
+        state_dict (Mapping): Unwrapped state dict.
+        layout (str): ``'auto'`` (see :func:`detect_layout`),
+            ``'official'``, ``'timm'`` or ``'hf'``.
+        num_patches (int, optional): Patch count of the target model's
+            position grid; only needed to read back a state dict of this
+            package whose grid is not square.
+
+    Returns:
+        tuple: The converted state dict, and a dict with ``layout`` (the
+        layout read) and ``dropped_keys`` (unused entries removed:
+        ``mask_token``, classifier heads).
+    """
+    if layout == 'auto':
+        layout = detect_layout(state_dict)
+    if layout == 'official':
+        converted, dropped = _convert_official(state_dict)
+    elif layout == 'timm':
+        converted, dropped = _convert_timm(state_dict, num_patches)
+    elif layout == 'hf':
+        converted, dropped = _convert_hf(state_dict)
+    else:
+        raise ValueError(f"layout must be 'auto' or one of {LAYOUTS}, "
+                         f'got {layout!r}')
+    return converted, dict(layout=layout, dropped_keys=dropped)
+
+
+def infer_arch(state_dict: Mapping) -> dict:
+    """Read the architecture of a converted state dict from its shapes.
+
+    Args:
+        state_dict (Mapping): State dict in the :class:`DINOv2ViT` layout.
+
+    Returns:
+        dict: ``embed_dims``, ``num_layers``, ``feedforward_channels``,
+        ``ffn_type``, ``num_register_tokens``, ``patch_size``,
+        ``in_channels`` and ``pos_embed_length``.
+    """
+    try:
+        proj = state_dict['patch_embed.proj.weight']
+        fc1 = state_dict['blocks.0.mlp.fc1.weight']
+        fc2 = state_dict['blocks.0.mlp.fc2.weight']
+        pos_embed = state_dict['pos_embed']
+    except KeyError as error:
+        raise KeyError(f'state dict lacks {error}, is it converted?') from None
+    blocks = {int(k.split('.')[1]) for k in state_dict
+              if k.startswith('blocks.')}
+    swiglu = fc1.shape[0] == 2 * fc2.shape[1]
+    reg_token = state_dict.get('reg_token')
+    return dict(
+        embed_dims=proj.shape[0],
+        num_layers=max(blocks) + 1,
+        feedforward_channels=fc2.shape[1],
+        ffn_type='swiglu' if swiglu else 'mlp',
+        num_register_tokens=0 if reg_token is None else reg_token.shape[1],
+        patch_size=proj.shape[-1],
+        in_channels=proj.shape[1],
+        pos_embed_length=pos_embed.shape[1])
+
+
+def _fit_to_model(state_dict: dict, model) -> dict:
+    """Resample ``pos_embed`` and adapt patch kernels to ``model``."""
+    notes = {}
+    pos_embed = state_dict.get('pos_embed')
+    grid = tuple(model.grid_size)
+    if pos_embed is not None and pos_embed.shape[1] != grid[0] * grid[1]:
+        length = pos_embed.shape[1]
+        if not _is_square(length):
+            raise ValueError(
+                f'checkpoint pos_embed has {length} entries, not a square '
+                f'grid; cannot resample it to the model grid {grid}')
+        side = math.isqrt(length)
+        state_dict['pos_embed'] = resample_pos_embed(pos_embed, (side, side),
+                                                     grid)
+        notes['pos_embed_resampled'] = ((side, side), grid)
+    proj = state_dict.get('patch_embed.proj.weight')
+    if proj is not None:
+        if proj.shape[-1] != model.patch_size:
+            raise ValueError(
+                f'checkpoint patch size {proj.shape[-1]} differs from the '
+                f'model patch_size {model.patch_size}')
+        if proj.shape[1] != model.in_channels:
+            if proj.shape[1] == 3 and model.in_channels == 1:
+                # conv(grey, sum_c W_c) == conv(grey repeated 3 times, W)
+                state_dict['patch_embed.proj.weight'] = proj.sum(
+                    dim=1, keepdim=True)
+                notes['patch_embed_summed_to_one_channel'] = True
+            else:
+                raise ValueError(
+                    f'checkpoint patch embedding takes {proj.shape[1]} '
+                    f'channels, the model in_channels={model.in_channels}')
+    return notes
+
+
+def load_converted_state_dict(model: torch.nn.Module,
+                              state_dict: Mapping) -> None:
+    """Load a state dict strictly, except for missing LoRA adapters.
+
+    Args:
+        model (nn.Module): Target model.
+        state_dict (Mapping): State dict in the model's layout.
+
+    Raises:
+        KeyError: When keys are missing (other than ``lora_`` ones) or
+            unexpected; the message names them.
+        ValueError: When shapes differ; the message names the keys.
+    """
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state_dict and 'lora_' not in k]
+    unexpected = [k for k in state_dict if k not in expected]
+    if missing or unexpected:
+        raise KeyError(
+            f'checkpoint does not match {type(model).__name__}: missing keys '
+            f'{missing or "none"}; unexpected keys {unexpected or "none"}. '
+            'Check arch, num_register_tokens and the checkpoint layout or '
+            'prefix.')
+    mismatched = [
+        f'{k}: checkpoint {tuple(v.shape)} vs model '
+        f'{tuple(expected[k].shape)}' for k, v in state_dict.items()
+        if v.shape != expected[k].shape
+    ]
+    if mismatched:
+        raise ValueError('checkpoint shapes do not match the model: '
+                         + '; '.join(mismatched))
+    model.load_state_dict(state_dict, strict=False)
+
+
+def load_dinov2_checkpoint(model: torch.nn.Module,
+                           checkpoint: str,
+                           prefix: Optional[str] = None,
+                           map_location: str = 'cpu',
+                           layout: str = 'auto') -> dict:
+    """Load DINOv2 weights of any supported layout into a DINOv2 ViT.
+
+    Steps: read the file, unwrap it (:func:`unwrap_state_dict`), detect and
+    convert the layout (:func:`convert_dinov2_state_dict`), resample the
+    position embedding to ``model.grid_size`` when the grids differ, sum the
+    RGB patch kernels for a model with ``in_channels=1``, then load with
+    :func:`load_converted_state_dict`.
+
+    Args:
+        model (nn.Module): A :class:`DINOv2ViT` (anything with its state-dict
+            names and ``grid_size``, ``patch_size``, ``in_channels``).
+        checkpoint (str): Checkpoint path or URI.
+        prefix (str, optional): Prefix of the backbone keys in the file.
+        map_location (str): Device for the loaded tensors.
+        layout (str): ``'auto'``, ``'official'``, ``'timm'`` or ``'hf'``.
+
+    Returns:
+        dict: What was done: ``layout``, ``dropped_keys`` and, when they
+        happened, ``pos_embed_resampled`` and
+        ``patch_embed_summed_to_one_channel``.
+    """
+    state_dict, unselected = unwrap_state_dict(
+        load_checkpoint_file(checkpoint, map_location), prefix)
+    grid = model.grid_size
+    state_dict, report = convert_dinov2_state_dict(
+        state_dict, layout, num_patches=grid[0] * grid[1])
+    report.update(_fit_to_model(state_dict, model))
+    load_converted_state_dict(model, state_dict)
+    report['keys_outside_prefix'] = len(unselected)
+    print_log(
+        f'Loaded {checkpoint} ({report["layout"]} layout) into '
+        f'{type(model).__name__}: {len(state_dict)} tensors, dropped '
+        f'{report["dropped_keys"] or "nothing"}, '
+        f'{len(unselected)} keys outside the backbone prefix ignored'
+        + (f', pos_embed resampled {report["pos_embed_resampled"]}'
+           if 'pos_embed_resampled' in report else '')
+        + (', RGB patch kernels summed for 1 input channel'
+           if 'patch_embed_summed_to_one_channel' in report else ''),
+        logger='current')
+    return report
