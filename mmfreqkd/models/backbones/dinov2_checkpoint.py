@@ -5,27 +5,28 @@ which one a state dict uses and converts it to the layout of
 :class:`~mmfreqkd.models.backbones.DINOv2ViT` (timm's names, with the class
 token's position embedding folded into ``cls_token``):
 
-========================  =============================  ======================
-official DINOv2 release   timm ``vit_*_dinov2``          Hugging Face
-========================  =============================  ======================
-``cls_token``             ``cls_token``                  ``embeddings.cls_token``
-``register_tokens``       ``reg_token``                  ``embeddings.register_tokens``
-``pos_embed`` (1 + N)     ``pos_embed`` (1 + N, or N     ``embeddings.position_embeddings``
-                          with registers)                (1 + N)
-``mask_token`` (dropped)  --                             ``embeddings.mask_token`` (dropped)
-``patch_embed.proj``      ``patch_embed.proj``           ``embeddings.patch_embeddings.projection``
-``blocks.i.attn.qkv``     ``blocks.i.attn.qkv``          ``encoder.layer.i.attention.attention.``
-                                                         ``{query,key,value}`` (fused)
-``blocks.i.attn.proj``    ``blocks.i.attn.proj``         ``...attention.output.dense``
-``blocks.i.ls1.gamma``    ``blocks.i.ls1.gamma``         ``...layer_scale1.lambda1``
-``blocks.i.mlp.fc1/fc2``  ``blocks.i.mlp.fc1/fc2``       ``...mlp.fc1/fc2``
-giant ``mlp.w12/w3``      giant ``mlp.fc1/fc2``          giant ``mlp.weights_in/weights_out``
-``norm``                  ``norm``                       ``layernorm``
-========================  =============================  ======================
-
-Norm layers keep their names everywhere (``norm1``, ``norm2``). Official
-giant checkpoints saved with chunked blocks (``blocks.<chunk>.<i>.``) are
-flattened to ``blocks.<i>.``.
+* official DINOv2 release (``dinov2_vitl14_reg4_pretrain.pth``):
+  ``register_tokens`` becomes ``reg_token``; the class entry of
+  ``pos_embed`` (1 + N entries) is folded into ``cls_token``;
+  ``mask_token`` is dropped; the giant model's ``mlp.w12`` / ``mlp.w3``
+  become ``mlp.fc1`` / ``mlp.fc2``; chunked blocks ``blocks.<chunk>.<i>.``
+  become ``blocks.<i>.``. Every other name is already ours.
+* timm (``vit_large_patch14_reg4_dinov2``): our names. Models without
+  registers keep a class entry in ``pos_embed``, which is folded; a
+  classifier ``head.*`` is dropped.
+* Hugging Face (``Dinov2Model``, ``Dinov2WithRegistersModel``, possibly under
+  ``dinov2.``): ``embeddings.{cls_token, register_tokens,
+  position_embeddings, patch_embeddings.projection}`` become ``cls_token``,
+  ``reg_token``, ``pos_embed`` (class entry folded), ``patch_embed.proj``;
+  ``embeddings.mask_token`` and ``classifier.*`` are dropped;
+  ``encoder.layer.<i>.`` becomes ``blocks.<i>.`` with
+  ``attention.attention.{query,key,value}`` fused into ``attn.qkv``,
+  ``attention.output.dense`` -> ``attn.proj``, ``layer_scale{1,2}.lambda1``
+  -> ``ls{1,2}.gamma``, giant ``mlp.weights_in`` / ``mlp.weights_out`` ->
+  ``mlp.fc1`` / ``mlp.fc2``; ``layernorm`` becomes ``norm``. These are the
+  names of the released files and of transformers 4; the in-memory names of
+  transformers 5 (``attention.{q,k,v,o}_proj``, ``mlp.{gate,up,down}_proj``)
+  are read too.
 
 :func:`load_dinov2_checkpoint` adds what loading into a given model needs:
 unwrapping (``state_dict`` / ``model`` / ``teacher`` entries, ``module.``
@@ -55,15 +56,30 @@ SUBMODEL_PREFIXES = ('backbone.', 'dinov2.')
 _CHUNKED_BLOCK = re.compile(r'^blocks\.\d+\.(\d+)\.')
 _OFFICIAL_KEY = re.compile(r'^blocks\.\d+\.(\d+\.)?mlp\.w(12|3)\.|'
                            r'^blocks\.\d+\.\d+\.')
-_HF_LAYER = re.compile(r'^encoder\.layer\.(\d+)\.(.+)$')
-_HF_QKV = re.compile(r'^attention\.attention\.(query|key|value)\.(weight|bias)$')
+_HF_LAYER = re.compile(r'^encoder\.layer\.(\d+)\.(.+)\.(weight|bias|lambda1)$')
 _HF_BLOCK_RENAMES = (
-    ('attention.output.dense.', 'attn.proj.'),
-    ('layer_scale1.lambda1', 'ls1.gamma'),
-    ('layer_scale2.lambda1', 'ls2.gamma'),
-    ('mlp.weights_in.', 'mlp.fc1.'),
-    ('mlp.weights_out.', 'mlp.fc2.'),
+    ('attention.output.dense', 'attn.proj'),
+    ('attention.o_proj', 'attn.proj'),
+    ('layer_scale1', 'ls1'),
+    ('layer_scale2', 'ls2'),
+    ('mlp.weights_in', 'mlp.fc1'),
+    ('mlp.weights_out', 'mlp.fc2'),
+    ('mlp.down_proj', 'mlp.fc2'),
 )
+# Hugging Face modules whose outputs are concatenated into one of ours, in
+# order, under the names of transformers 4 (also those of the released
+# files) and transformers >= 5.
+_HF_FUSED = {
+    'attn.qkv': (('attention.attention.query', 'attention.attention.key',
+                  'attention.attention.value'),
+                 ('attention.q_proj', 'attention.k_proj', 'attention.v_proj')),
+    'mlp.fc1': (('mlp.gate_proj', 'mlp.up_proj'), ),
+}
+_HF_PARTS = {
+    name: (target, naming, position)
+    for target, namings in _HF_FUSED.items() for naming in namings
+    for position, name in enumerate(naming)
+}
 _HF_EMBEDDINGS = {
     'embeddings.cls_token': 'cls_token',
     'embeddings.register_tokens': 'reg_token',
@@ -176,7 +192,8 @@ def detect_layout(state_dict: Mapping) -> str:
     if 'cls_token' in state_dict or any(k.startswith('blocks.') for k in keys):
         return 'timm'
     raise KeyError('cannot tell the layout of this checkpoint (not official '
-                   f'DINOv2, timm or Hugging Face); its first keys: {keys[:8]}')
+                   'DINOv2, timm or Hugging Face); its first keys: '
+                   f'{keys[:8]}')
 
 
 def _is_square(number: int) -> bool:
@@ -233,9 +250,9 @@ def _convert_timm(state_dict: Mapping,
 
 def _convert_hf(state_dict: Mapping) -> Tuple[dict, List[str]]:
     converted, dropped = {}, []
-    qkv_parts: Dict[Tuple[str, str], Dict[str, torch.Tensor]] = {}
+    fused: Dict[Tuple[str, str, str], dict] = {}
     for key, value in state_dict.items():
-        if key in ('embeddings.mask_token', ) or key.startswith('classifier.'):
+        if key == 'embeddings.mask_token' or key.startswith('classifier.'):
             dropped.append(key)
             continue
         if key in _HF_EMBEDDINGS:
@@ -248,23 +265,29 @@ def _convert_hf(state_dict: Mapping) -> Tuple[dict, List[str]]:
         if layer is None:
             converted[key] = value  # unknown: reported by the strict check
             continue
-        block, name = layer.groups()
-        qkv = _HF_QKV.match(name)
-        if qkv is not None:
-            part, kind = qkv.groups()
-            qkv_parts.setdefault((block, kind), {})[part] = value
+        block, module, kind = layer.groups()
+        if module in _HF_PARTS:
+            target, naming, position = _HF_PARTS[module]
+            group = fused.setdefault((block, target, kind),
+                                     dict(naming=naming))
+            group[position] = value
             continue
         for old, new in _HF_BLOCK_RENAMES:
-            name = name.replace(old, new)
-        converted[f'blocks.{block}.{name}'] = value
-    for (block, kind), parts in sorted(qkv_parts.items()):
-        missing = [p for p in ('query', 'key', 'value') if p not in parts]
+            if module == old:
+                module = new
+                break
+        kind = 'gamma' if kind == 'lambda1' else kind
+        converted[f'blocks.{block}.{module}.{kind}'] = value
+    for (block, target, kind), group in sorted(fused.items()):
+        naming = group['naming']
+        missing = [f'encoder.layer.{block}.{name}.{kind}'
+                   for position, name in enumerate(naming)
+                   if position not in group]
         if missing:
-            raise KeyError(
-                f'encoder.layer.{block}.attention.attention: {kind} of '
-                f'{missing} missing, cannot build the fused qkv projection')
-        converted[f'blocks.{block}.attn.qkv.{kind}'] = torch.cat(
-            [parts['query'], parts['key'], parts['value']], dim=0)
+            raise KeyError(f'{missing} missing: cannot build '
+                           f'blocks.{block}.{target}.{kind}')
+        converted[f'blocks.{block}.{target}.{kind}'] = torch.cat(
+            [group[position] for position in range(len(naming))], dim=0)
     _fold_class_pos_embed(converted, has_class_entry=True)
     return converted, dropped
 

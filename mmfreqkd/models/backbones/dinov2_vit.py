@@ -45,7 +45,8 @@ ARCH_ALIASES = {'s': 'small', 'b': 'base', 'l': 'large', 'g': 'giant'}
 _ARCH_KEYS = ('embed_dims', 'num_layers', 'num_heads', 'feedforward_channels')
 
 
-def drop_path(x: torch.Tensor, drop_prob: float, training: bool) -> torch.Tensor:
+def drop_path(x: torch.Tensor, drop_prob: float,
+              training: bool) -> torch.Tensor:
     """Zero the residual branch of whole samples (stochastic depth).
 
     Args:
@@ -260,8 +261,9 @@ def _parse_arch(arch: Union[str, dict]) -> dict:
         if missing or unknown:
             raise KeyError(
                 f'DINOv2ViT arch dict: missing keys {missing}, unknown keys '
-                f'{unknown}; expected {list(_ARCH_KEYS)} (+ optional ffn_type)')
-        settings = dict(ffn_type='mlp', **arch)
+                f'{unknown}; expected {list(_ARCH_KEYS)} (+ optional '
+                'ffn_type)')
+        settings = {'ffn_type': 'mlp', **arch}
         if settings['ffn_type'] not in FFN_TYPES:
             raise ValueError(
                 f"DINOv2ViT arch ffn_type must be one of {sorted(FFN_TYPES)}, "
@@ -376,7 +378,8 @@ class DINOv2ViT(BaseModule):
             if num_register_tokens else None
         self.pos_embed = nn.Parameter(
             torch.zeros(1, self.grid_size[0] * self.grid_size[1], dims))
-        rates = torch.linspace(0, drop_path_rate, self.num_layers).tolist()
+        rates = [drop_path_rate * i / max(self.num_layers - 1, 1)
+                 for i in range(self.num_layers)]
         self.blocks = nn.ModuleList([
             Block(dims, settings['num_heads'],
                   settings['feedforward_channels'], self.ffn_type,

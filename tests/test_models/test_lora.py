@@ -1,0 +1,166 @@
+"""LoRA injection, training, merging and adapter checkpoints."""
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+from mmfreqkd.models.backbones import DINOv2ViT
+from mmfreqkd.models.lora import (LoRALinear, inject_lora,
+                                  load_lora_state_dict, lora_state_dict,
+                                  mark_only_lora_trainable, merge_lora)
+
+ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+TARGETS = ('attn.qkv', 'mlp.fc1', 'mlp.fc2')
+
+
+def backbone(seed=0):
+    torch.manual_seed(seed)
+    return DINOv2ViT(ARCH, img_size=28, num_register_tokens=4,
+                     out_indices=(0, 1)).eval()
+
+
+def randomize_adapters_(model, seed=1):
+    """Give every lora_B non-zero values (they start at zero)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if 'lora_B' in name:
+                param.copy_(torch.randn(param.shape, generator=gen))
+    return model
+
+
+def test_lora_linear_matches_numpy():
+    layer = LoRALinear(6, 5, rank=3, alpha=6.0, dropout=0.5).eval()
+    with torch.no_grad():
+        layer.lora_B.normal_()
+    x = torch.randn(4, 6)
+    weight, bias, a, b = (t.detach().numpy().astype(np.float64) for t in (
+        layer.weight, layer.bias, layer.lora_A, layer.lora_B))
+    expected = x.numpy() @ weight.T + bias + 2.0 * (x.numpy() @ a.T @ b.T)
+    np.testing.assert_allclose(layer(x).detach().numpy(), expected,
+                               rtol=1e-5, atol=1e-5)
+    assert layer.lora_A.shape == (3, 6) and layer.lora_B.shape == (5, 3)
+    # dropout acts on the adapter input while training only
+    layer.train()
+    assert not torch.allclose(layer(x), layer(x))
+
+
+def test_inject_keeps_output_and_base_names():
+    model = backbone()
+    x = torch.randn(2, 3, 28, 42)
+    with torch.no_grad():
+        before = model(x)
+    base_keys = set(model.state_dict())
+    names = inject_lora(model, TARGETS, rank=4, alpha=8, dropout=0.05)
+    assert names == [f'blocks.{i}.{t}' for i in range(2) for t in TARGETS]
+    assert all(isinstance(model.get_submodule(n), LoRALinear) for n in names)
+    assert not isinstance(model.blocks[0].attn.proj, LoRALinear)
+    keys = set(model.state_dict())
+    assert base_keys <= keys
+    assert keys - base_keys == {f'{n}.lora_{m}' for n in names
+                                for m in 'AB'}
+    with torch.no_grad():
+        after = model(x)  # lora_B is zero: unchanged
+    for got, want in zip(after, before):
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+
+def test_inject_errors_name_the_problem():
+    model = backbone()
+    with pytest.raises(ValueError, match=r"target_modules=\['attn\.qkvz'\]"):
+        inject_lora(model, 'attn.qkvz')
+    with pytest.raises(ValueError, match='patch_embed.proj matches.*Conv2d'):
+        inject_lora(model, 'patch_embed.proj')
+    inject_lora(model, 'attn.qkv', rank=2)
+    with pytest.raises(ValueError, match='blocks.0.attn.qkv already has'):
+        inject_lora(model, 'attn.qkv', rank=2)
+    with pytest.raises(ValueError, match='no LoRA parameter'):
+        mark_only_lora_trainable(backbone())
+
+
+def test_only_adapters_get_gradients():
+    model = backbone()
+    inject_lora(model, TARGETS, rank=4, alpha=4)
+    trainable = mark_only_lora_trainable(model)
+    assert trainable and all('lora_' in n for n in trainable)
+    randomize_adapters_(model).train()
+    maps = model(torch.randn(2, 3, 28, 28))
+    (maps[0].square().mean() + maps[1].mean()).backward()
+    for name, param in model.named_parameters():
+        if 'lora_' in name:
+            assert param.grad is not None and param.grad.abs().sum() > 0, name
+        else:
+            assert param.grad is None, name
+
+
+@pytest.mark.parametrize('scale', [1.0, 0.5])
+def test_merge_matches_adapter_output(scale):
+    model = backbone()
+    inject_lora(model, TARGETS, rank=4, alpha=8)
+    randomize_adapters_(model)
+    qkv = model.blocks[1].attn.qkv
+    expected_weight = qkv.weight.detach().numpy().astype(np.float64) + \
+        scale * 2.0 * (qkv.lora_B.detach().numpy().astype(np.float64)
+                       @ qkv.lora_A.detach().numpy().astype(np.float64))
+    if scale == 1.0:
+        x = torch.randn(2, 3, 28, 28)
+        with torch.no_grad():
+            unmerged = model(x)
+    merged_names = merge_lora(model, scale=scale)
+    assert len(merged_names) == 6
+    assert not any(isinstance(m, LoRALinear) for m in model.modules())
+    assert type(model.blocks[1].attn.qkv) is nn.Linear
+    assert not any('lora_' in k for k in model.state_dict())
+    np.testing.assert_allclose(model.blocks[1].attn.qkv.weight.detach(),
+                               expected_weight, rtol=1e-5, atol=1e-6)
+    if scale == 1.0:
+        with torch.no_grad():
+            for got, want in zip(model(x), unmerged):
+                torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_merge_at_scale_zero_restores_the_base():
+    model = backbone()
+    base = {k: v.clone() for k, v in model.state_dict().items()}
+    inject_lora(model, TARGETS, rank=4, alpha=8)
+    randomize_adapters_(model)
+    merge_lora(model, scale=0.0)
+    merged = model.state_dict()
+    assert sorted(merged) == sorted(base)
+    for key, value in base.items():
+        assert torch.equal(merged[key], value), key
+    with pytest.raises(ValueError, match='has no LoRALinear'):
+        merge_lora(model)
+
+
+def test_adapter_state_dict_round_trip(tmp_path):
+    model = backbone()
+    inject_lora(model, TARGETS, rank=4, alpha=8)
+    randomize_adapters_(model)
+    path = tmp_path / 'adapters.pth'
+    torch.save(lora_state_dict(model), path)
+    saved = torch.load(path)
+    assert sorted(saved) == sorted(k for k in model.state_dict()
+                                   if 'lora_' in k)
+
+    restored = backbone()  # same base weights (same seed)
+    inject_lora(restored, TARGETS, rank=4, alpha=8)
+    load_lora_state_dict(restored, saved)
+    x = torch.randn(1, 3, 28, 28)
+    with torch.no_grad():
+        for got, want in zip(restored(x), model(x)):
+            torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+    partial = dict(saved)
+    del partial['blocks.0.mlp.fc1.lora_A']
+    with pytest.raises(KeyError, match=r"missing keys \['blocks\.0\.mlp\."
+                       r"fc1\.lora_A'\]"):
+        load_lora_state_dict(restored, partial)
+    with pytest.raises(KeyError, match=r"unexpected keys \['extra\.lora_A'\]"):
+        load_lora_state_dict(restored, dict(saved,
+                                            **{'extra.lora_A': torch.ones(1)}))
+    other_rank = backbone()
+    inject_lora(other_rank, TARGETS, rank=2, alpha=8)
+    with pytest.raises(ValueError, match=r'blocks\.0\.attn\.qkv\.lora_A: '
+                       r'\(4, 32\) vs \(2, 32\)'):
+        load_lora_state_dict(other_rank, saved)
