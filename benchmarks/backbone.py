@@ -1,0 +1,176 @@
+"""Forward time and peak memory of DINOv2ViT against timm's DINOv2 ViT.
+
+Both models hold the same (random) weights and return the same maps: the
+patch tokens of the distilled blocks (FreqKD's teacher blocks 7, 15, 19, 21,
+23 for ViT-L; 3, 7, 9, 10, 11 for ViT-S) as (B, C, h, w) maps. The input is
+640x512 (W x H), as in the paper; 640 is not a multiple of 14, so both
+models zero-pad the right and bottom edges (ours ``pad_to_patch=True``,
+timm ``dynamic_img_pad=True``) and the grid is 46x37. Runs of the two models
+alternate so that machine load affects both alike.
+
+Peak memory is the growth during one forward above the memory held before
+it: ``torch.cuda.max_memory_allocated`` on CUDA; on CPU the peak resident
+set size (Linux ``VmHWM``, reset through ``/proc/self/clear_refs``), which
+also counts allocator caching, so read CPU numbers as rough.
+
+Usage::
+
+    python benchmarks/backbone.py --device cpu --repeats 3
+    python benchmarks/backbone.py --device cuda --batch 8 --repeats 20
+"""
+import argparse
+import ctypes
+import gc
+import statistics
+import time
+
+import timm
+import torch
+
+from mmfreqkd.models.backbones import DINOv2ViT, convert_dinov2_state_dict
+
+MODELS = {
+    'small': ('vit_small_patch14_reg4_dinov2', (3, 7, 9, 10, 11)),
+    'large': ('vit_large_patch14_reg4_dinov2', (7, 15, 19, 21, 23)),
+}
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--device', default='cpu', choices=('cpu', 'cuda'))
+    parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--archs', nargs='+', default=['small', 'large'],
+                        choices=sorted(MODELS))
+    parser.add_argument('--height', type=int, default=512)
+    parser.add_argument('--width', type=int, default=640)
+    parser.add_argument('--dtype', default='float32',
+                        choices=('float32', 'bfloat16', 'float16'))
+    return parser.parse_args()
+
+
+def _rss_kib(field: str) -> int:
+    with open('/proc/self/status') as status:
+        for line in status:
+            if line.startswith(field + ':'):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def _release_cpu_memory() -> None:
+    gc.collect()
+    try:
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def measure(run, device: str):
+    """Time one call of ``run`` and the memory it adds at its peak.
+
+    Returns:
+        tuple: (seconds, peak MiB or None, output).
+    """
+    if device == 'cuda':
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+        start = time.perf_counter()
+        out = run()
+        torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+        peak = (torch.cuda.max_memory_allocated() - before) / 2**20
+        return seconds, peak, out
+    _release_cpu_memory()
+    try:
+        before = _rss_kib('VmRSS')
+        with open('/proc/self/clear_refs', 'w') as clear:
+            clear.write('5')  # resets VmHWM to the current RSS
+    except OSError:
+        before = None
+    start = time.perf_counter()
+    out = run()
+    seconds = time.perf_counter() - start
+    peak = None if before is None else (_rss_kib('VmHWM') - before) / 1024
+    return seconds, peak, out
+
+
+def build_pair(arch: str, device: str, dtype: torch.dtype):
+    """timm's model and ours with the same random weights."""
+    name, indices = MODELS[arch]
+    reference = timm.create_model(
+        name, pretrained=False, num_classes=0, dynamic_img_size=True,
+        dynamic_img_pad=True)
+    state_dict, _ = convert_dinov2_state_dict(reference.state_dict())
+    with torch.device('meta'):
+        ours = DINOv2ViT(arch, num_register_tokens=4, out_indices=indices)
+    ours.load_state_dict(state_dict, strict=True, assign=True)
+    reference = reference.to(device, dtype).eval()
+    ours = ours.to(device, dtype).eval()
+    return reference, ours, indices
+
+
+def fmt(value, spec='.1f'):
+    return 'n/a' if value is None else format(value, spec)
+
+
+def main():
+    args = parse_args()
+    device, dtype = args.device, getattr(torch, args.dtype)
+    rows = []
+    for arch in args.archs:
+        reference, ours, indices = build_pair(arch, device, dtype)
+        x = torch.randn(args.batch, 3, args.height, args.width,
+                        device=device, dtype=dtype)
+
+        def run_ours():
+            return ours(x)
+
+        def run_timm():
+            return reference.forward_intermediates(
+                x, indices=list(indices), intermediates_only=True)
+
+        times = {'ours': [], 'timm': []}
+        peaks = {'ours': [], 'timm': []}
+        with torch.inference_mode():
+            for step in range(args.warmup + args.repeats):
+                for key, run in (('ours', run_ours), ('timm', run_timm)):
+                    seconds, peak, out = measure(run, device)
+                    if step >= args.warmup:
+                        times[key].append(seconds)
+                        peaks[key].append(peak)
+                    if key == 'ours':
+                        ours_out = out
+                    else:
+                        diff = max(float((a.float() - b.float()).abs().max())
+                                   for a, b in zip(ours_out, out))
+                    del out
+        grid = tuple(ours_out[0].shape[-2:])
+        ms = {k: 1000 * statistics.median(v) for k, v in times.items()}
+        mib = {k: (None if None in v else statistics.median(v))
+               for k, v in peaks.items()}
+        rows.append((arch, grid, ms, mib, diff))
+        del reference, ours, ours_out, x
+        _release_cpu_memory()
+
+    print(f'device={device} ({torch.get_num_threads()} threads)'
+          if device == 'cpu' else
+          f'device={torch.cuda.get_device_name()}')
+    print(f'input {args.batch}x3x{args.height}x{args.width} {args.dtype}, '
+          f'median of {args.repeats} runs after {args.warmup} warm-up')
+    header = ('| model | grid (h x w) | ours ms | timm ms | time ratio | '
+              'ours peak MiB | timm peak MiB | memory ratio | max abs diff |')
+    print(header)
+    print('|' + '---|' * 9)
+    for arch, grid, ms, mib, diff in rows:
+        mem_ratio = (mib['ours'] / mib['timm']
+                     if None not in mib.values() and mib['timm'] else None)
+        print(f'| ViT-{arch[0].upper()}/14 reg4 | {grid[0]} x {grid[1]} | '
+              f"{ms['ours']:.1f} | {ms['timm']:.1f} | "
+              f"{ms['ours'] / ms['timm']:.3f} | {fmt(mib['ours'])} | "
+              f"{fmt(mib['timm'])} | {fmt(mem_ratio, '.3f')} | {diff:.2e} |")
+
+
+if __name__ == '__main__':
+    main()

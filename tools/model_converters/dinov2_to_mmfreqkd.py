@@ -1,0 +1,85 @@
+"""Convert a DINOv2 checkpoint (official, timm or Hugging Face) for mmfreqkd.
+
+Usage::
+
+    python tools/model_converters/dinov2_to_mmfreqkd.py \
+        checkpoints/dinov2_vitl14_reg4_pretrain.pth \
+        checkpoints/dinov2_vitl14_reg4_mmfreqkd.pth
+
+The output holds ``{'state_dict': ..., 'meta': ...}`` in the layout of
+``DINOv2ViT``; ``meta`` records the source file and layout, the dropped keys
+and the architecture read from the tensor shapes. ``DINOv2ViT`` also reads
+the unconverted files directly (``init_cfg=dict(type='Pretrained',
+checkpoint=...)``); converting once saves the conversion at every start and
+lets you check what a file contains.
+"""
+import argparse
+import os
+import os.path as osp
+from typing import List, Optional
+
+import torch
+
+from mmfreqkd.models.backbones.dinov2_checkpoint import (
+    LAYOUTS, convert_dinov2_state_dict, infer_arch, load_checkpoint_file,
+    unwrap_state_dict)
+from mmfreqkd.models.backbones.dinov2_vit import ARCH_SETTINGS
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Convert a DINOv2 checkpoint to the mmfreqkd layout')
+    parser.add_argument('src', help='.pth / .pt / .bin / .safetensors file')
+    parser.add_argument('dst', help='output .pth file')
+    parser.add_argument(
+        '--layout', default='auto', choices=('auto', ) + LAYOUTS,
+        help='layout of SRC (default: detected from the key names)')
+    parser.add_argument(
+        '--prefix', default=None,
+        help="prefix of the backbone keys in SRC, e.g. 'backbone.' "
+        "(default: 'backbone.' or 'dinov2.' when present)")
+    return parser.parse_args(argv)
+
+
+def arch_name(arch: dict) -> Optional[str]:
+    """Name of the standard architecture with these shapes, if any."""
+    for name, settings in ARCH_SETTINGS.items():
+        if all(arch[k] == settings[k] for k in
+               ('embed_dims', 'num_layers', 'feedforward_channels',
+                'ffn_type')):
+            return name
+    return None
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    """Run the conversion; returns the saved object."""
+    args = parse_args(argv)
+    checkpoint = load_checkpoint_file(args.src)
+    state_dict, unselected = unwrap_state_dict(checkpoint, args.prefix)
+    converted, report = convert_dinov2_state_dict(state_dict, args.layout)
+    arch = infer_arch(converted)
+    name = arch_name(arch)
+    meta = dict(
+        source=osp.basename(args.src),
+        source_layout=report['layout'],
+        dropped_keys=report['dropped_keys'] + unselected,
+        arch=arch,
+        arch_name=name)
+    saved = dict(state_dict=converted, meta=meta)
+    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
+    torch.save(saved, args.dst)
+
+    print(f'detected layout: {report["layout"]}')
+    print(f'tensors: {len(state_dict) + len(unselected)} read, '
+          f'{len(unselected)} outside the backbone prefix, '
+          f'{len(report["dropped_keys"])} dropped '
+          f'{report["dropped_keys"] or ""}, {len(converted)} written')
+    print(f'architecture: {name or "custom"} {arch}')
+    print(f"config: DINOv2ViT(arch='{name or 'see above'}', "
+          f"num_register_tokens={arch['num_register_tokens']})")
+    print(f'saved to {args.dst}')
+    return saved
+
+
+if __name__ == '__main__':
+    main()
