@@ -1,31 +1,19 @@
 """FreqKD Stage 1: a frozen RGB teacher distils its features into an IR student."""
-import copy
-import os.path as osp
-from contextlib import nullcontext
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.nn as nn
-from mmengine.logging import MMLogger
-from mmengine.model import BaseModel
 from mmengine.registry import MODELS
 
-from ..lora import inject_lora, mark_only_lora_trainable, merge_lora
+from .base_distiller import BaseDistiller
+from .feature_pairs import (build_connectors, feature_pair_losses,
+                            parse_feature_pairs)
 
 ForwardResults = Union[Dict[str, torch.Tensor], List[Dict[str, torch.Tensor]],
                        Tuple[torch.Tensor, ...]]
 
 
-def _has_pretrained_weights(cfg: dict) -> bool:
-    init_cfg = cfg.get('init_cfg')
-    if isinstance(init_cfg, (list, tuple)):
-        return any(_has_pretrained_weights(dict(init_cfg=c)) for c in init_cfg)
-    return (isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained'
-            and bool(init_cfg.get('checkpoint')))
-
-
 @MODELS.register_module()
-class FreqKDDistiller(BaseModel):
+class FreqKDDistiller(BaseDistiller):
     """Feature distillation from a frozen teacher to a student backbone.
 
     The paired data preprocessor hands over ``inputs = dict(rgb=..., ir=...)``;
@@ -37,10 +25,11 @@ class FreqKDDistiller(BaseModel):
     scaled by the pair weight and logged as ``loss_<pair name>_<term>``, e.g.
     ``loss_block7_low``.
 
-    Checkpoints hold only what training changes: the trainable student
-    parameters (its LoRA adapters when LoRA is used), its buffers (e.g.
-    BatchNorm statistics) and the connectors. The teacher, and the frozen
-    base weights of a LoRA student, come from their own ``init_cfg``.
+    Checkpoints hold only what training changes (see
+    :class:`BaseDistiller`): the trainable student parameters (its LoRA
+    adapters when LoRA is used), its buffers (e.g. BatchNorm statistics) and
+    the connectors. The teacher, and the frozen base weights of a LoRA
+    student, come from their own ``init_cfg``.
 
     Args:
         teacher (dict): Config of the teacher backbone, built from the root
@@ -55,9 +44,9 @@ class FreqKDDistiller(BaseModel):
             and ``student_index`` (positions in the teacher's and student's
             output tuples), ``weight`` (float, default 1.0) and optionally
             ``connector`` (a config, e.g. ``dict(type='FeatureConnector',
-            in_channels=512, out_channels=1024)``). Without a connector the
-            student map must have the teacher's channels; its grid is resized
-            bilinearly if it differs.
+            in_channels=512, out_channels=1024)``); names must be unique.
+            Without a connector the student map must have the teacher's
+            channels; its grid is resized bilinearly if it differs.
         loss (dict): Config of the feature loss. It must accept
             ``(student, teacher)`` maps of shape (B, C, H, W), return a dict
             of ``loss_*`` terms, and take a ``reduction`` argument
@@ -77,6 +66,12 @@ class FreqKDDistiller(BaseModel):
         init_cfg (dict, optional): Initialisation config of the distiller.
     """
 
+    teacher_weights_hint = (
+        'Point model.teacher.init_cfg at a local DINOv2 checkpoint, e.g. '
+        '--cfg-options model.teacher.init_cfg.checkpoint='
+        'checkpoints/dinov2_vitl14_reg4_pretrain.pth (official, timm or '
+        'Hugging Face layout),')
+
     def __init__(self,
                  teacher: dict,
                  student: dict,
@@ -90,175 +85,32 @@ class FreqKDDistiller(BaseModel):
         if data_preprocessor is None:
             data_preprocessor = dict(type='PairedDataPreprocessor')
         super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self._check_teacher_weights(teacher, allow_random_teacher)
-        if teacher_dtype not in ('auto', 'bfloat16', 'float16', 'float32'):
-            raise ValueError(
-                "model.teacher_dtype must be 'auto', 'bfloat16', 'float16' or "
-                f"'float32', got {teacher_dtype!r}")
-        self.teacher_dtype = teacher_dtype
-        self.uses_lora = student_lora is not None
-
-        self.teacher = MODELS.build(teacher)
-        self.teacher.requires_grad_(False)
-        self.teacher.eval()
-        self.student = MODELS.build(student)
-        if student_lora is not None:
-            inject_lora(self.student, **student_lora)
-            mark_only_lora_trainable(self.student)
-
+            teacher=teacher,
+            student=student,
+            student_lora=student_lora,
+            teacher_dtype=teacher_dtype,
+            allow_random_teacher=allow_random_teacher,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
         if not distill_pairs:
             raise ValueError('model.distill_pairs is empty: name at least one '
                              'teacher/student layer pair')
-        self.distill_pairs = [self._parse_pair(i, p)
-                              for i, p in enumerate(distill_pairs)]
-        self.connectors = nn.ModuleDict({
-            pair['name']: MODELS.build(pair['connector'])
-            for pair in self.distill_pairs if pair['connector'] is not None
-        })
+        self.distill_pairs = parse_feature_pairs(distill_pairs,
+                                                 'model.distill_pairs')
+        self.connectors = build_connectors(self.distill_pairs)
         self.loss = MODELS.build({**loss, 'reduction': 'mean'})
         self.per_sample_loss = MODELS.build({**loss, 'reduction': 'none'})
 
-        self._register_state_dict_hook(self._drop_untrained_state)
-        self.register_load_state_dict_post_hook(self._check_loaded_keys)
-
-    # ------------------------------------------------------------------ setup
-    @staticmethod
-    def _check_teacher_weights(teacher: dict, allow_random: bool) -> None:
-        if not _has_pretrained_weights(teacher):
-            if not allow_random:
-                raise ValueError(
-                    'The FreqKD teacher has no pretrained weights. Point '
-                    'model.teacher.init_cfg at a local DINOv2 checkpoint, e.g. '
-                    "--cfg-options model.teacher.init_cfg.checkpoint="
-                    'checkpoints/dinov2_vitl14_reg4_pretrain.pth (official, '
-                    'timm or Hugging Face layout), or set '
-                    'model.allow_random_teacher=True for a smoke test.')
-            MMLogger.get_current_instance().warning(
-                'model.allow_random_teacher=True: the teacher keeps its random '
-                'initialisation. The distilled student is meaningless; use '
-                'this for tests and the quick start only.')
-            return
-        init_cfg = teacher['init_cfg']
-        checkpoint = init_cfg['checkpoint'] if isinstance(init_cfg, dict) \
-            else None
-        if (isinstance(checkpoint, str) and '://' not in checkpoint
-                and not osp.isfile(osp.expanduser(checkpoint))):
-            raise FileNotFoundError(
-                f'model.teacher.init_cfg.checkpoint not found: {checkpoint}')
-
-    @staticmethod
-    def _parse_pair(position: int, pair: dict) -> dict:
-        unknown = set(pair) - {
-            'name', 'teacher_index', 'student_index', 'weight', 'connector'
-        }
-        missing = {'name', 'teacher_index', 'student_index'} - set(pair)
-        if unknown or missing:
-            raise KeyError(
-                f'model.distill_pairs[{position}]: '
-                + (f'unknown keys {sorted(unknown)} ' if unknown else '')
-                + (f'missing keys {sorted(missing)}' if missing else ''))
-        weight = float(pair.get('weight', 1.0))
-        if weight < 0:
-            raise ValueError(f'model.distill_pairs[{position}].weight must be '
-                             f'>= 0, got {weight}')
-        return dict(
-            name=str(pair['name']),
-            teacher_index=int(pair['teacher_index']),
-            student_index=int(pair['student_index']),
-            weight=weight,
-            connector=pair.get('connector'))
-
-    def train(self, mode: bool = True) -> 'FreqKDDistiller':
-        """Set train mode everywhere except in the frozen teacher."""
-        super().train(mode)
-        self.teacher.eval()
-        return self
-
-    # ------------------------------------------------------------ checkpoints
-    def _untrained_keys(self, prefix: str = '') -> List[str]:
-        """State-dict keys that training never changes (not checkpointed)."""
-        keys = [prefix + 'teacher.' + k for k in self.teacher.state_dict()]
-        keys += [
-            prefix + 'student.' + name
-            for name, param in self.student.named_parameters()
-            if not param.requires_grad
-        ]
-        return keys
-
-    @staticmethod
-    def _drop_untrained_state(module, state_dict, prefix, local_metadata):
-        for key in module._untrained_keys(prefix):
-            state_dict.pop(key, None)
-
-    @staticmethod
-    def _check_loaded_keys(module, incompatible_keys):
-        untrained = set(module._untrained_keys())
-        missing = incompatible_keys.missing_keys
-        missing[:] = [k for k in missing if k not in untrained]
-        trained_missing = [k for k in missing if 'num_batches_tracked' not in k]
-        if trained_missing or incompatible_keys.unexpected_keys:
-            raise RuntimeError(
-                'The checkpoint does not match this FreqKDDistiller. '
-                f'Missing trained keys: {trained_missing or "none"}. '
-                'Unexpected keys: '
-                f'{incompatible_keys.unexpected_keys or "none"}. Check that '
-                'the config (student arch, LoRA, distill_pairs) is the one the '
-                'checkpoint was trained with.')
-
-    def export_student(self, lora_scale: float = 0.5) -> Dict[str, torch.Tensor]:
-        """State dict of the student alone, ready for a Stage-2 model.
-
-        Args:
-            lora_scale (float): Scale of the LoRA update merged into the base
-                weights, ``W + lora_scale * (alpha / rank) * B A`` (the paper
-                uses 0.5). Ignored for a student without LoRA.
-
-        Returns:
-            dict[str, Tensor]: The student's weights with plain ``nn.Linear``
-            keys, on the CPU; the distiller itself is left unchanged.
-        """
-        student = copy.deepcopy(self.student)
-        if self.uses_lora:
-            merge_lora(student, scale=lora_scale)
-        return {k: v.detach().cpu() for k, v in student.state_dict().items()}
-
     # ---------------------------------------------------------------- forward
-    def _teacher_autocast(self, device: torch.device):
-        dtype = self.teacher_dtype
-        if dtype == 'auto':
-            dtype = 'bfloat16' if device.type == 'cuda' else 'float32'
-        if dtype == 'float32':
-            return nullcontext()
-        return torch.autocast(device.type, dtype=getattr(torch, dtype))
-
     def extract_teacher_feats(self, rgb: torch.Tensor) -> Tuple[torch.Tensor]:
         """Teacher maps of the RGB batch (B, 3, H, W), in float32."""
-        with torch.no_grad(), self._teacher_autocast(rgb.device):
+        with torch.no_grad(), self.teacher_autocast(rgb.device):
             feats = self.teacher(rgb)
         return tuple(f.float() for f in feats)
 
     def extract_student_feats(self, ir: torch.Tensor) -> Tuple[torch.Tensor]:
         """Student maps of the IR batch (B, C_ir, H, W)."""
         return tuple(self.student(ir))
-
-    def _project(self, pair: dict, student_feat: torch.Tensor,
-                 teacher_feat: torch.Tensor) -> torch.Tensor:
-        name = pair['name']
-        if name in self.connectors:
-            return self.connectors[name](student_feat, teacher_feat.shape[-2:])
-        if student_feat.shape[1] != teacher_feat.shape[1]:
-            raise ValueError(
-                f'distill pair {name!r}: student map {tuple(student_feat.shape)}'
-                f' and teacher map {tuple(teacher_feat.shape)} differ in '
-                'channels; add a connector, e.g. dict(type='
-                f"'FeatureConnector', in_channels={student_feat.shape[1]}, "
-                f'out_channels={teacher_feat.shape[1]})')
-        if student_feat.shape[-2:] != teacher_feat.shape[-2:]:
-            student_feat = nn.functional.interpolate(
-                student_feat, size=teacher_feat.shape[-2:], mode='bilinear',
-                align_corners=False)
-        return student_feat
 
     def compute_losses(self, inputs: Dict[str, torch.Tensor],
                        per_sample: bool = False) -> Dict[str, torch.Tensor]:
@@ -274,25 +126,8 @@ class FreqKDDistiller(BaseModel):
         teacher_feats = self.extract_teacher_feats(inputs['rgb'])
         student_feats = self.extract_student_feats(inputs['ir'])
         loss_fn = self.per_sample_loss if per_sample else self.loss
-        losses = {}
-        for pair in self.distill_pairs:
-            t_feat = self._select(teacher_feats, pair, 'teacher')
-            s_feat = self._project(pair, self._select(student_feats, pair,
-                                                      'student'), t_feat)
-            for term, value in loss_fn(s_feat, t_feat).items():
-                suffix = term[len('loss_'):] if term.startswith('loss_') \
-                    else term
-                losses[f'loss_{pair["name"]}_{suffix}'] = pair['weight'] * value
-        return losses
-
-    @staticmethod
-    def _select(feats: Tuple[torch.Tensor], pair: dict, side: str):
-        index = pair[f'{side}_index']
-        if not -len(feats) <= index < len(feats):
-            raise IndexError(
-                f'distill pair {pair["name"]!r}: {side}_index={index} but the '
-                f'{side} returns {len(feats)} maps (check its out_indices)')
-        return feats[index]
+        return feature_pair_losses(self.distill_pairs, self.connectors,
+                                   loss_fn, student_feats, teacher_feats)
 
     def forward(self,
                 inputs: Dict[str, torch.Tensor],
