@@ -1,3 +1,4 @@
 """Models: backbones, LoRA, band splitters, losses, connectors, distillers."""
 from . import (backbones, connectors, data_preprocessors, distillers,  # noqa
                heads, losses)
+from . import freq  # noqa: F401  (band splitters)

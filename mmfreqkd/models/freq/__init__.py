@@ -1,0 +1,21 @@
+"""Band splitters: (B, C, H, W) maps -> (low, high) spatial-frequency bands."""
+from .base import BaseBandSplitter
+from .builder import build_splitter
+from .dct import DCTSplitter, dct_matrix
+from .dwt import HaarDWTSplitter
+from .fft_splitters import (FFTMaskSplitter, FFTRadialSplitter,
+                            FFTRectSplitter, GaussianSplitter,
+                            half_spectrum_gain)
+from .masks import (centred_band, gaussian_low_pass, normalized_radius,
+                    radial_band_masks, radial_low_mask, rect_low_mask)
+from .standardize import standardize_features
+from .wavelet1d import LogitWavelet
+
+__all__ = [
+    'BaseBandSplitter', 'build_splitter', 'DCTSplitter', 'dct_matrix',
+    'HaarDWTSplitter', 'FFTMaskSplitter', 'FFTRadialSplitter',
+    'FFTRectSplitter', 'GaussianSplitter', 'half_spectrum_gain',
+    'centred_band', 'gaussian_low_pass', 'normalized_radius',
+    'radial_band_masks', 'radial_low_mask', 'rect_low_mask',
+    'standardize_features', 'LogitWavelet'
+]

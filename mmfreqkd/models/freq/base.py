@@ -1,0 +1,108 @@
+"""The interface every band splitter implements."""
+from collections import OrderedDict
+from typing import Callable, Hashable, Tuple
+
+import torch
+from torch import nn
+
+
+class BaseBandSplitter(nn.Module):
+    """Split feature maps into a low and a high spatial-frequency band.
+
+    A splitter is a linear map ``x -> low`` on every (H, W) plane of a
+    (B, C, H, W) tensor; the high band is the remainder ``x - low``, so
+    ``low + high == x`` holds to rounding for every splitter. Subclasses
+    implement :meth:`low_pass`; calling the module is :meth:`split`, which
+    computes half-precision maps in float32 and returns their dtype.
+
+    Splitters have no parameters. Operators that depend only on the map size
+    (masks, matrices) are built on first use and cached per
+    ``(name, H, W, device, dtype)`` in :attr:`operator_cache`, which holds at
+    most ``max_cached`` entries (least recently used dropped first).
+    """
+
+    max_cached = 16
+
+    def __init__(self):
+        super().__init__()
+        self.operator_cache: 'OrderedDict[Hashable, object]' = OrderedDict()
+
+    def low_pass(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the low band of ``x``.
+
+        Args:
+            x (Tensor): Maps of shape (B, C, H, W), floating point.
+
+        Returns:
+            Tensor: The low band, same shape and dtype as ``x``.
+        """
+        raise NotImplementedError
+
+    def split(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Split ``x`` into its low and high bands.
+
+        Args:
+            x (Tensor): Maps of shape (B, C, H, W), floating point.
+
+        Returns:
+            tuple[Tensor, Tensor]: ``(low, high)``, each shaped like ``x``,
+            with ``low + high == x``.
+        """
+        self.check_input(x)
+        if x.dtype in (torch.float16, torch.bfloat16):
+            low = self.low_pass(x.float()).to(x.dtype)
+        else:
+            low = self.low_pass(x)
+        return low, x - low
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Same as :meth:`split`."""
+        return self.split(x)
+
+    def check_input(self, x: torch.Tensor) -> None:
+        """Raise a clear error unless ``x`` is a floating (B, C, H, W) map."""
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f'{type(self).__name__} expects a tensor, got '
+                            f'{type(x).__name__}')
+        if x.dim() != 4:
+            raise ValueError(f'{type(self).__name__} expects (B, C, H, W) '
+                             f'maps, got shape {tuple(x.shape)}')
+        if not x.is_floating_point():
+            raise TypeError(f'{type(self).__name__} expects floating point '
+                            f'maps, got {x.dtype}')
+
+    def cached(self, key: Hashable, build: Callable[[], object]) -> object:
+        """Return ``operator_cache[key]``, calling ``build()`` on a miss.
+
+        Args:
+            key (Hashable): Cache key, e.g. ``('mask', H, W, device, dtype)``.
+            build (callable): Builds the value when it is not cached.
+
+        Returns:
+            object: The cached value.
+        """
+        if key in self.operator_cache:
+            self.operator_cache.move_to_end(key)
+            return self.operator_cache[key]
+        value = build()
+        self.operator_cache[key] = value
+        if len(self.operator_cache) > self.max_cached:
+            self.operator_cache.popitem(last=False)
+        return value
+
+
+def check_cutoff(cutoff: float, owner: str) -> float:
+    """Validate a cutoff given as a fraction of the spectrum, in (0, 1].
+
+    Args:
+        cutoff (float): The value to check.
+        owner (str): Class name used in the error message.
+
+    Returns:
+        float: ``cutoff`` as a float.
+    """
+    if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) \
+            or not 0 < cutoff <= 1:
+        raise ValueError(f'{owner}: cutoff must be a number in (0, 1], got '
+                         f'{cutoff!r}')
+    return float(cutoff)

@@ -1,0 +1,92 @@
+"""Shared argument checks and input preparation of the feature losses."""
+from typing import Dict, Tuple
+
+import torch
+from torch import nn
+
+from ..freq import standardize_features
+from .feature_distances import REDUCTIONS
+
+
+def check_weight(value: float, owner: str, key: str) -> float:
+    """Return ``value`` as a float, raising unless it is a number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not value >= 0:
+        raise ValueError(f'{owner}: {key} must be a number >= 0, got '
+                         f'{value!r}')
+    return float(value)
+
+
+def check_reduction(reduction: str, owner: str) -> str:
+    """Return ``reduction``, raising unless it is ``'mean'`` or ``'none'``."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f'{owner}: reduction must be one of {REDUCTIONS}, '
+                         f'got {reduction!r}')
+    return reduction
+
+
+class BaseFeatureLoss(nn.Module):
+    """Base of the losses between student and teacher feature maps.
+
+    Contract of every feature loss: ``forward(student, teacher)`` takes two
+    (B, C, H, W) tensors of the same shape and returns a dict of
+    ``loss_*`` terms, scalars for ``reduction='mean'`` and (B,) per-sample
+    values for ``reduction='none'``, already multiplied by ``loss_weight``.
+
+    Args:
+        standardize (bool): Apply
+            :func:`~mmfreqkd.models.freq.standardize_features` to both maps
+            first. Default: True.
+        loss_weight (float): Factor on every returned term, >= 0.
+            Default: 1.0.
+        reduction (str): ``'mean'`` or ``'none'``. Default: ``'mean'``.
+    """
+
+    def __init__(self,
+                 standardize: bool = True,
+                 loss_weight: float = 1.0,
+                 reduction: str = 'mean'):
+        super().__init__()
+        name = type(self).__name__
+        if not isinstance(standardize, bool):
+            raise TypeError(f'{name}: standardize must be a bool, got '
+                            f'{standardize!r}')
+        self.standardize = standardize
+        self.loss_weight = check_weight(loss_weight, name, 'loss_weight')
+        self.reduction = check_reduction(reduction, name)
+
+    def prepare(self, student: torch.Tensor, teacher: torch.Tensor
+                ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Check the pair, compute half precision in float32, standardise.
+
+        Args:
+            student (Tensor): (B, C, H, W).
+            teacher (Tensor): (B, C, H, W).
+
+        Returns:
+            tuple[Tensor, Tensor]: The prepared student and teacher maps.
+        """
+        name = type(self).__name__
+        for role, x in (('student', student), ('teacher', teacher)):
+            if not isinstance(x, torch.Tensor) or x.dim() != 4 \
+                    or not x.is_floating_point():
+                raise ValueError(
+                    f'{name}: the {role} map must be a floating (B, C, H, W) '
+                    f'tensor, got '
+                    f'{getattr(x, "shape", type(x).__name__)!r}')
+        if student.shape != teacher.shape:
+            raise ValueError(
+                f'{name}: student map {tuple(student.shape)} and teacher map '
+                f'{tuple(teacher.shape)} differ in shape; project or resize '
+                'the student map first')
+        prepared = []
+        for x in (student, teacher):
+            if x.dtype in (torch.float16, torch.bfloat16):
+                x = x.float()
+            prepared.append(standardize_features(x) if self.standardize else x)
+        return prepared[0], prepared[1]
+
+    def forward(self, student: torch.Tensor,
+                teacher: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Return the ``loss_*`` terms between two feature maps."""
+        raise NotImplementedError

@@ -1,0 +1,329 @@
+"""Band splitters against independent numpy, scipy and PyWavelets results."""
+import math
+
+import numpy as np
+import pytest
+import pywt
+import scipy.fft
+import torch
+from mmengine.registry import MODELS
+
+from mmfreqkd.models.freq import (DCTSplitter, FFTRadialSplitter,
+                                  FFTRectSplitter, GaussianSplitter,
+                                  HaarDWTSplitter, build_splitter, dct_matrix,
+                                  radial_band_masks, standardize_features)
+
+SIZES = [(8, 8), (7, 9), (6, 11), (37, 46), (1, 5)]
+
+
+@pytest.fixture(autouse=True, scope='module')
+def single_thread():
+    """These tensors are tiny: waking a second intra-op thread costs more
+    than it saves, a lot more on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def random_maps(height, width, seed=0, dtype=torch.float64):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(2, 3, height, width, generator=gen, dtype=dtype)
+
+
+def numpy_masked_low(x, shifted_mask):
+    """Low band by the textbook route: fft2, fftshift, mask, back, real."""
+    spectrum = np.fft.fftshift(np.fft.fft2(x, norm='ortho'), axes=(-2, -1))
+    filtered = np.fft.ifftshift(spectrum * shifted_mask, axes=(-2, -1))
+    return np.fft.ifft2(filtered, norm='ortho').real
+
+
+def numpy_rect_mask(height, width, cutoff):
+    h = max(1, int(height * cutoff / 2))
+    w = max(1, int(width * cutoff / 2))
+    mask = np.zeros((height, width))
+    for i in range(height):
+        for j in range(width):
+            if height // 2 - h <= i < height // 2 + h and \
+                    width // 2 - w <= j < width // 2 + w:
+                mask[i, j] = 1
+    return mask
+
+
+def numpy_radius(height, width):
+    cy, cx = height // 2, width // 2
+    radius = np.zeros((height, width))
+    for i in range(height):
+        for j in range(width):
+            radius[i, j] = math.hypot(i - cy, j - cx) / max(1, min(cy, cx))
+    return radius
+
+
+@pytest.mark.parametrize('impl', ['matmul', 'fft'])
+@pytest.mark.parametrize('cutoff', [0.1, 0.25, 0.5, 0.75, 1.0])
+@pytest.mark.parametrize('size', SIZES)
+def test_rect_splitter_matches_numpy(size, cutoff, impl):
+    x = random_maps(*size)
+    low, high = FFTRectSplitter(cutoff=cutoff, impl=impl)(x)
+    expected = numpy_masked_low(x.numpy(), numpy_rect_mask(*size, cutoff))
+    np.testing.assert_allclose(low.numpy(), expected, atol=1e-12)
+    np.testing.assert_allclose((low + high).numpy(), x.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize('impl', ['matmul', 'fft'])
+def test_rect_splitter_float32_sums_to_input(impl):
+    x = random_maps(37, 46, dtype=torch.float32)
+    low, high = FFTRectSplitter(impl=impl)(x)
+    assert low.dtype == torch.float32
+    torch.testing.assert_close(low + high, x, atol=1e-6, rtol=0)
+    expected = numpy_masked_low(x.double().numpy(),
+                                numpy_rect_mask(37, 46, 0.5))
+    np.testing.assert_allclose(low.numpy(), expected, atol=1e-5)
+
+
+def test_rect_low_band_keeps_exactly_the_rectangle():
+    """A single frequency inside (outside) the band lands in low (high)."""
+    height, width = 10, 12
+    rows = torch.arange(height, dtype=torch.float64)[:, None]
+    cols = torch.arange(width, dtype=torch.float64)[None, :]
+    # frequency (1, 2) is inside h = w = 2 / 3 (cutoff 0.5); (1, 4) is not.
+    inside = torch.cos(2 * math.pi * (rows / height + 2 * cols / width))
+    outside = torch.cos(2 * math.pi * (rows / height + 4 * cols / width))
+    splitter = FFTRectSplitter(cutoff=0.5)
+    low, high = splitter(inside[None, None])
+    torch.testing.assert_close(low[0, 0], inside)
+    assert high.abs().max() < 1e-12
+    low, high = splitter(outside[None, None])
+    assert low.abs().max() < 1e-12
+    torch.testing.assert_close(high[0, 0], outside)
+
+
+@pytest.mark.parametrize('cutoff', [0.25, 0.5, 1.0])
+@pytest.mark.parametrize('size', SIZES)
+def test_radial_splitter_matches_numpy(size, cutoff):
+    x = random_maps(*size)
+    low, high = FFTRadialSplitter(cutoff=cutoff)(x)
+    mask = (numpy_radius(*size) <= cutoff).astype(float)
+    np.testing.assert_allclose(
+        low.numpy(), numpy_masked_low(x.numpy(), mask), atol=1e-12)
+    np.testing.assert_allclose((low + high).numpy(), x.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize('sigma', [0.2, 0.4])
+@pytest.mark.parametrize('size', SIZES)
+def test_gaussian_splitter_matches_numpy(size, sigma):
+    x = random_maps(*size)
+    low, high = GaussianSplitter(sigma=sigma)(x)
+    gain = np.exp(-numpy_radius(*size)**2 / (2 * sigma**2))
+    np.testing.assert_allclose(
+        low.numpy(), numpy_masked_low(x.numpy(), gain), atol=1e-12)
+    np.testing.assert_allclose((low + high).numpy(), x.numpy(), atol=1e-12)
+
+
+def test_radial_band_masks():
+    low, high = radial_band_masks(9, 12, low_radius=0.25, high_radius=0.75)
+    radius = numpy_radius(9, 12)
+    np.testing.assert_array_equal(low.numpy(), radius <= 0.25)
+    np.testing.assert_array_equal(high.numpy(), radius >= 0.75)
+    assert low.dtype == high.dtype == torch.bool
+    assert low[4, 6] and not high[4, 6]  # the zero frequency
+    assert not (low & high).any()
+    ring = ~(low | high)
+    assert ring.any()  # the middle ring belongs to neither band
+    with pytest.raises(ValueError, match='low_radius < high_radius'):
+        radial_band_masks(9, 12, low_radius=0.8, high_radius=0.5)
+
+
+def haar_block_means_one_level(x):
+    """Replace every 2x2 block by its mean; odd sizes repeat the last
+    row / column first (explicit loops)."""
+    height, width = x.shape
+    padded = np.pad(x, ((0, height % 2), (0, width % 2)), mode='edge')
+    out = np.zeros_like(padded)
+    for i in range(0, padded.shape[0], 2):
+        for j in range(0, padded.shape[1], 2):
+            out[i:i + 2, j:j + 2] = (padded[i, j] + padded[i + 1, j] +
+                                     padded[i, j + 1] +
+                                     padded[i + 1, j + 1]) / 4
+    return out[:height, :width]
+
+
+def haar_coarse_one_level(x):
+    """The 2x2 block means of one level (the next level's input)."""
+    return haar_block_means_one_level(x)[::2, ::2]
+
+
+@pytest.mark.parametrize('size', [(8, 8), (7, 9), (6, 11), (5, 4)])
+def test_haar_one_level_is_pairwise_average(size):
+    x = random_maps(*size)
+    low, high = HaarDWTSplitter(levels=1)(x)
+    for b in range(2):
+        for c in range(3):
+            np.testing.assert_allclose(
+                low[b, c].numpy(), haar_block_means_one_level(x[b, c].numpy()),
+                atol=1e-12)
+    np.testing.assert_allclose((low + high).numpy(), x.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize('size', [(8, 8), (7, 9), (6, 10)])
+def test_haar_two_levels(size):
+    x = random_maps(*size)
+    low, _ = HaarDWTSplitter(levels=2)(x)
+    plane = x[0, 0].numpy()
+    coarse = haar_coarse_one_level(haar_coarse_one_level(plane))
+    expected = np.repeat(np.repeat(coarse, 2, 0), 2, 1)
+    level1_shape = haar_coarse_one_level(plane).shape
+    expected = expected[:level1_shape[0], :level1_shape[1]]
+    expected = np.repeat(np.repeat(expected, 2, 0), 2, 1)[:size[0], :size[1]]
+    np.testing.assert_allclose(low[0, 0].numpy(), expected, atol=1e-12)
+    if size == (8, 8):  # no padding: plain 4x4 block means
+        blocks = plane.reshape(2, 4, 2, 4).mean(axis=(1, 3))
+        np.testing.assert_allclose(
+            low[0, 0].numpy(), np.kron(blocks, np.ones((4, 4))), atol=1e-12)
+
+
+@pytest.mark.filterwarnings('ignore:Level value')  # pywt: boundary effects
+@pytest.mark.parametrize('levels', [1, 2, 3])
+@pytest.mark.parametrize('size', [(8, 8), (7, 9), (37, 46)])
+def test_haar_matches_pywavelets(size, levels):
+    x = random_maps(*size)[0, 0].numpy()
+    coeffs = pywt.wavedec2(x, 'haar', mode='periodization', level=levels)
+    approx_only = [coeffs[0]] + [
+        tuple(np.zeros_like(d) for d in detail) for detail in coeffs[1:]
+    ]
+    expected = pywt.waverec2(approx_only, 'haar',
+                             mode='periodization')[:size[0], :size[1]]
+    low, _ = HaarDWTSplitter(levels=levels)(torch.from_numpy(x)[None, None])
+    np.testing.assert_allclose(low[0, 0].numpy(), expected, atol=1e-12)
+
+
+@pytest.mark.parametrize('cutoff', [0.3, 0.5, 1.0])
+@pytest.mark.parametrize('size', SIZES)
+def test_dct_splitter_matches_scipy(size, cutoff):
+    x = random_maps(*size)
+    low, high = DCTSplitter(cutoff=cutoff)(x)
+    coefficients = scipy.fft.dctn(x.numpy(), axes=(-2, -1), norm='ortho')
+    kh, kw = max(1, int(size[0] * cutoff)), max(1, int(size[1] * cutoff))
+    coefficients[..., kh:, :] = 0
+    coefficients[..., :, kw:] = 0
+    expected = scipy.fft.idctn(coefficients, axes=(-2, -1), norm='ortho')
+    np.testing.assert_allclose(low.numpy(), expected, atol=1e-12)
+    np.testing.assert_allclose((low + high).numpy(), x.numpy(), atol=1e-12)
+
+
+def test_dct_matrix_is_scipy_dct():
+    expected = scipy.fft.dct(np.eye(7), norm='ortho', axis=0)
+    np.testing.assert_allclose(dct_matrix(7).numpy(), expected, atol=1e-14)
+
+
+@pytest.mark.parametrize('splitter', [
+    FFTRectSplitter(), FFTRectSplitter(impl='fft'), FFTRadialSplitter(),
+    GaussianSplitter(), DCTSplitter()
+], ids=lambda s: f'{type(s).__name__}-{getattr(s, "impl", "")}')
+def test_operators_are_cached(splitter):
+    x = random_maps(7, 9, dtype=torch.float32)
+    splitter(x)
+    cached = dict(splitter.operator_cache)
+    assert cached and all(key[-1] == torch.float32 for key in cached)
+    splitter(x + 1)
+    assert splitter.operator_cache.keys() == cached.keys()
+    for key, value in cached.items():
+        assert splitter.operator_cache[key] is value
+    splitter(x.double())
+    assert len(splitter.operator_cache) > len(cached)
+
+
+def test_cache_is_bounded():
+    splitter = FFTRectSplitter(impl='fft')
+    for width in range(2, 2 + splitter.max_cached + 3):
+        splitter(torch.zeros(1, 1, 4, width))
+    assert len(splitter.operator_cache) == splitter.max_cached
+    assert ('rfft_gain', 4, 2 + splitter.max_cached + 2, torch.device('cpu'),
+            torch.float32) in splitter.operator_cache
+
+
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_half_precision_is_computed_in_float32(dtype):
+    x = random_maps(6, 8, dtype=torch.float32).to(dtype)
+    low, high = FFTRectSplitter()(x)
+    assert low.dtype == high.dtype == dtype
+    expected, _ = FFTRectSplitter()(x.float())
+    torch.testing.assert_close(low.float(), expected, atol=1e-2, rtol=1e-2)
+
+
+def test_splitter_gradient_is_the_transposed_operator():
+    """The low pass is linear: <low(x), y> == <x, low^T(y)>, checked with
+    autograd against the explicit matrix of the operator."""
+    splitter = FFTRectSplitter(cutoff=0.5)
+    x = random_maps(5, 6)[:1, :1].requires_grad_()
+    y = random_maps(5, 6, seed=1)[:1, :1]
+    (splitter(x)[0] * y).sum().backward()
+    basis = torch.eye(30, dtype=torch.float64).reshape(30, 1, 5, 6)
+    matrix = splitter(basis)[0].reshape(30, 30)  # row k = low(e_k)
+    expected = (matrix @ y.reshape(30)).reshape(5, 6)
+    torch.testing.assert_close(x.grad[0, 0], expected)
+
+
+def test_build_splitter():
+    splitter = build_splitter(dict(type='HaarDWTSplitter', levels=2))
+    assert isinstance(splitter, HaarDWTSplitter) and splitter.levels == 2
+    assert build_splitter(splitter) is splitter
+    assert isinstance(MODELS.build(dict(type='FFTRectSplitter')),
+                      FFTRectSplitter)
+    with pytest.raises(TypeError, match="'type' key"):
+        build_splitter(dict(cutoff=0.5))
+    with pytest.raises(TypeError, match='not a band splitter'):
+        build_splitter(dict(type='FeatureMSELoss'))
+
+
+@pytest.mark.parametrize('factory, message', [
+    (lambda: FFTRectSplitter(cutoff=0), 'cutoff'),
+    (lambda: FFTRectSplitter(cutoff=1.5), 'cutoff'),
+    (lambda: FFTRectSplitter(impl='cuda'), 'impl'),
+    (lambda: FFTRadialSplitter(cutoff=-1), 'cutoff'),
+    (lambda: GaussianSplitter(sigma=0), 'sigma'),
+    (lambda: HaarDWTSplitter(levels=0), 'levels'),
+    (lambda: DCTSplitter(cutoff='half'), 'cutoff'),
+])
+def test_invalid_arguments(factory, message):
+    with pytest.raises(ValueError, match=message):
+        factory()
+
+
+def test_invalid_inputs():
+    splitter = FFTRectSplitter()
+    with pytest.raises(ValueError, match=r'\(B, C, H, W\).*\(3, 4\)'):
+        splitter(torch.zeros(3, 4))
+    with pytest.raises(TypeError, match='floating point'):
+        splitter(torch.zeros(1, 1, 4, 4, dtype=torch.long))
+
+
+def numpy_standardize(x):
+    centred = x - x.mean(axis=(-2, -1), keepdims=True)
+    norm = np.sqrt((centred**2).sum(axis=1, keepdims=True))
+    return centred / norm
+
+
+def test_standardize_features_matches_numpy():
+    x = random_maps(5, 7) * 3 + 2
+    out = standardize_features(x)
+    np.testing.assert_allclose(out.numpy(), numpy_standardize(x.numpy()),
+                               atol=1e-12)
+    np.testing.assert_allclose(
+        out.square().sum(1).numpy(), np.ones((2, 5, 7)), atol=1e-12)
+
+
+@pytest.mark.parametrize('value', [0.0, 0.1, -2.2, 7.77, 1e4])
+def test_standardize_constant_maps_give_zeros(value):
+    """Constant channels centre to exact zeros (float32 included), and the
+    gradient stays finite."""
+    x = torch.full((2, 8, 37, 46), value, requires_grad=True)
+    out = standardize_features(x)
+    assert torch.equal(out, torch.zeros_like(out))
+    (out * torch.randn_like(out)).sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
+def test_standardize_rejects_bad_shape():
+    with pytest.raises(ValueError, match='standardize_features'):
+        standardize_features(torch.zeros(2, 3, 4))
