@@ -1,1 +1,4 @@
 """Paired RGB-infrared transforms."""
+from .loading_rgbt import LoadRGBTFromPNG
+
+__all__ = ['LoadRGBTFromPNG']

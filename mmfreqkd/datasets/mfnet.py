@@ -1,0 +1,94 @@
+"""MFNet RGB-thermal urban scene segmentation dataset."""
+import os.path as osp
+from typing import List, Optional
+
+from mmengine.fileio import get_text
+from mmseg.datasets import BaseSegDataset
+from mmseg.registry import DATASETS
+
+MFNET_CLASSES = ('unlabelled', 'car', 'person', 'bike', 'curve', 'car_stop',
+                 'guardrail', 'color_cone', 'bump')
+MFNET_PALETTE = [[0, 0, 0], [64, 0, 128], [64, 64, 0], [0, 128, 192],
+                 [0, 0, 192], [128, 128, 0], [64, 64, 128], [192, 128, 128],
+                 [192, 64, 0]]
+
+
+@DATASETS.register_module()
+class MFNetDataset(BaseSegDataset):
+    """MFNet: 4-channel RGB-thermal PNGs with 9-class label maps.
+
+    Layout: ``images/{stem}.png`` (480 x 640 x 4, RGB plus thermal as the
+    4th channel), ``labels/{stem}.png`` (class indices 0-8) and split files
+    ``train.txt`` / ``val.txt`` / ``test.txt`` with one stem per line. A
+    stem ends with ``D`` (day) or ``N`` (night), e.g. ``00001D``.
+
+    Both modalities live in one file, so ``img_path`` and ``rgb_path`` are
+    the same PNG; load it with ``LoadRGBTFromPNG``, which splits thermal
+    (``img``) from RGB (``img_rgb``). A default image read would drop the
+    thermal channel. All 9 classes, ``unlabelled`` included, are evaluated
+    (``reduce_zero_label=False``).
+
+    Each data info holds ``img_path``, ``rgb_path``, ``seg_map_path``,
+    ``is_night`` and the keys mmseg's transforms expect (``label_map``,
+    ``reduce_zero_label``, ``seg_fields``).
+
+    Args:
+        ann_file (str): The split file, e.g. ``'test.txt'``.
+        data_prefix (dict, optional): ``img_path`` and ``seg_map_path``
+            folders. Defaults to
+            ``dict(img_path='images', seg_map_path='labels')``.
+        **kwargs: Keyword arguments of :class:`BaseSegDataset`.
+    """
+
+    METAINFO = dict(classes=MFNET_CLASSES, palette=MFNET_PALETTE)
+
+    def __init__(self,
+                 ann_file: str,
+                 data_prefix: Optional[dict] = None,
+                 **kwargs) -> None:
+        if data_prefix is None:
+            data_prefix = dict(img_path='images', seg_map_path='labels')
+        kwargs.setdefault('img_suffix', '.png')
+        kwargs.setdefault('seg_map_suffix', '.png')
+        kwargs.setdefault('reduce_zero_label', False)
+        super().__init__(ann_file=ann_file, data_prefix=data_prefix, **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        """Read the split file.
+
+        Returns:
+            list[dict]: One data info per stem, in file order.
+
+        Raises:
+            ValueError: On a stem not ending with ``D`` or ``N`` or a
+                repeated stem, naming the split file and line.
+        """
+        img_dir = self.data_prefix['img_path']
+        seg_dir = self.data_prefix['seg_map_path']
+        text = get_text(self.ann_file, backend_args=self.backend_args)
+        data_list = []
+        first_line = {}
+        for line_no, line in enumerate(text.splitlines(), start=1):
+            stem = line.strip()
+            if not stem:
+                continue
+            where = f'{self.ann_file}:{line_no}'
+            if stem[-1] not in 'DN' or len(stem.split()) != 1:
+                raise ValueError(
+                    f'{where}: expected an MFNet stem ending with D (day) or '
+                    f'N (night), e.g. "00001D", got {stem!r}')
+            if stem in first_line:
+                raise ValueError(f'{where}: stem {stem!r} already listed on '
+                                 f'line {first_line[stem]}')
+            first_line[stem] = line_no
+            img_path = osp.join(img_dir, stem + self.img_suffix)
+            data_list.append(
+                dict(
+                    img_path=img_path,
+                    rgb_path=img_path,
+                    seg_map_path=osp.join(seg_dir, stem + self.seg_map_suffix),
+                    is_night=stem.endswith('N'),
+                    label_map=self.label_map,
+                    reduce_zero_label=self.reduce_zero_label,
+                    seg_fields=[]))
+        return data_list

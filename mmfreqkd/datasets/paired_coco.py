@@ -1,0 +1,105 @@
+"""COCO-style detection dataset of registered infrared / RGB image pairs."""
+import os.path as osp
+from typing import List, Sequence
+
+from mmdet.datasets import CocoDataset
+from mmdet.registry import DATASETS
+from mmengine.fileio import exists
+
+
+@DATASETS.register_module()
+class PairedCocoDataset(CocoDataset):
+    """A COCO-style dataset whose images each have a registered RGB twin.
+
+    Every entry of ``images`` in the annotation file names the infrared
+    image in ``file_name`` and its RGB twin in ``rgb_file_name``, both
+    relative to ``data_prefix['img']``. The infrared image is the primary
+    image: ``img_path`` points to it, so IR-only pipelines
+    (``LoadImageFromFile`` ...) work unchanged, while paired pipelines read
+    ``rgb_path`` too. Boxes with ``iscrowd: 1`` become ``ignore_flag=1``
+    instances, which ``PackDetInputs`` puts in ``ignored_instances``.
+
+    Boxes are filtered as by :class:`mmdet.datasets.CocoDataset`: a box
+    with no overlap with the image, an area <= 0 or a side < 1 pixel is
+    left out of ``instances`` (it stays in the annotation file, which the
+    evaluation reads).
+
+    Each data info holds, besides the :class:`CocoDataset` keys,
+    ``rgb_path`` (str) and ``is_night`` (bool; the image entry's
+    ``is_night``, False when the file has none).
+
+    Args:
+        *args: Positional arguments of :class:`CocoDataset`.
+        check_pairs (bool): At load time, check that both images of every
+            pair exist (one ``exists`` call each) and raise an error naming
+            both paths if not. Defaults to True.
+        required_image_keys (Sequence[str]): Keys every ``images`` entry must
+            have besides the COCO ones. Defaults to ``('rgb_file_name',)``.
+        **kwargs: Keyword arguments of :class:`CocoDataset`.
+    """
+
+    def __init__(self,
+                 *args,
+                 check_pairs: bool = True,
+                 required_image_keys: Sequence[str] = ('rgb_file_name', ),
+                 **kwargs) -> None:
+        self.check_pairs = check_pairs
+        self.required_image_keys = tuple(required_image_keys)
+        super().__init__(*args, **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        """Load the annotation file; every class must be one of its categories.
+
+        Returns:
+            list[dict]: One data info per image, see :meth:`parse_data_info`.
+        """
+        data_list = super().load_data_list()
+        classes = self.metainfo['classes']
+        if len(self.cat_ids) != len(classes):
+            raise ValueError(
+                f'{self.ann_file}: only {len(self.cat_ids)} of the dataset '
+                f'classes {tuple(classes)} are category names of the file; '
+                'set metainfo=dict(classes=...) to names the file uses')
+        return data_list
+
+    def parse_data_info(self, raw_data_info: dict) -> dict:
+        """Parse one image entry and its boxes.
+
+        Args:
+            raw_data_info (dict): ``raw_img_info`` (the ``images`` entry) and
+                ``raw_ann_info`` (its annotations).
+
+        Returns:
+            dict: The :class:`CocoDataset` data info plus ``rgb_path`` and
+            ``is_night``.
+        """
+        img_info = raw_data_info['raw_img_info']
+        missing = [k for k in self.required_image_keys if k not in img_info]
+        if missing:
+            raise KeyError(
+                f'{self.ann_file}: image id {img_info["img_id"]} '
+                f'({img_info.get("file_name")!r}) has no {missing}; '
+                f'{type(self).__name__} needs {self.required_image_keys} in '
+                'every image entry (write the file with the converters in '
+                'tools/dataset_converters/)')
+        data_info = super().parse_data_info(raw_data_info)
+        data_info['rgb_path'] = osp.join(self.data_prefix['img'],
+                                         img_info['rgb_file_name'])
+        data_info['is_night'] = bool(img_info.get('is_night', False))
+        if self.check_pairs:
+            self._check_pair(data_info['img_path'], data_info['rgb_path'])
+        return data_info
+
+    def _check_pair(self, ir_path: str, rgb_path: str) -> None:
+        """Raise if either image of a pair is missing, naming both."""
+        ir_ok = exists(ir_path, backend_args=self.backend_args)
+        rgb_ok = exists(rgb_path, backend_args=self.backend_args)
+        if not (ir_ok and rgb_ok):
+            absent = [
+                name for name, ok in (('IR', ir_ok), ('RGB', rgb_ok)) if not ok
+            ]
+            raise FileNotFoundError(
+                f'{self.ann_file}: incomplete image pair, {" and ".join(absent)}'
+                f' missing: IR image {ir_path!r} (exists: {ir_ok}), RGB image '
+                f'{rgb_path!r} (exists: {rgb_ok}); check data_root / '
+                'data_prefix, or pass check_pairs=False')
