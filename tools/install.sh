@@ -25,11 +25,14 @@ MMSEG_VERSION=1.2.2
 MMPRETRAIN_VERSION=1.2.0
 
 log() { printf '[install] %s\n' "$*"; }
+# Python run from / so that the checkout (and its mmfreqkd.egg-info) on
+# sys.path cannot pass for an installed package.
+py() { (cd / && "$PYTHON" "$@"); }
 pip_install() { "$PYTHON" -m pip install --quiet "$@"; }
 
 # has_dist NAME [VERSION]: true when NAME is installed (at VERSION if given).
 has_dist() {
-    "$PYTHON" - "$@" <<'PY' 2>/dev/null
+    py - "$@" <<'PY' 2>/dev/null
 import sys
 from importlib.metadata import version, PackageNotFoundError
 name, want = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else None)
@@ -73,10 +76,18 @@ fi
 ensure ninja "mmengine==$MMENGINE_VERSION"
 
 # 3. mmcv with compiled ops, from the cached wheel or built from source.
-mmcv_ops_ok() {
-    "$PYTHON" -c "import mmcv, mmcv.ops; from mmcv.ops import nms; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null
+#    Checked without importing torch: the version and the compiled _ext module.
+mmcv_installed() {
+    has_dist mmcv "$MMCV_VERSION" && py - <<'PY' 2>/dev/null
+import glob, importlib.util, os, sys
+spec = importlib.util.find_spec('mmcv')
+sys.exit(0 if glob.glob(os.path.join(os.path.dirname(spec.origin), '_ext*.so')) else 1)
+PY
 }
-if mmcv_ops_ok; then
+mmcv_ops_ok() {
+    py -c "from mmcv.ops import nms" 2>/dev/null
+}
+if mmcv_installed; then
     log "already installed: mmcv $MMCV_VERSION with compiled ops"
 else
     flavour=cpu
@@ -110,10 +121,14 @@ fi
 ensure "mmdet==$MMDET_VERSION" "mmsegmentation==$MMSEG_VERSION" "mmpretrain==$MMPRETRAIN_VERSION" \
        timm pycocotools matplotlib scipy PyWavelets ftfy regex tqdm pytest
 
-# 5. mmfreqkd itself, editable.
-if "$PYTHON" - "$REPO_ROOT" <<'PY' 2>/dev/null
-import os, sys, mmfreqkd
-sys.exit(0 if os.path.dirname(os.path.dirname(os.path.abspath(mmfreqkd.__file__))) == os.path.abspath(sys.argv[1]) else 1)
+# 5. mmfreqkd itself, editable from this checkout (read from pip's metadata).
+if py - "$REPO_ROOT" <<'PY' 2>/dev/null
+import json, os, sys
+from importlib.metadata import distribution
+url = json.loads(distribution('mmfreqkd').read_text('direct_url.json') or '{}')
+editable = url.get('dir_info', {}).get('editable', False)
+here = 'file://' + os.path.abspath(sys.argv[1])
+sys.exit(0 if editable and url.get('url') == here else 1)
 PY
 then
     log "already installed: mmfreqkd (editable, $REPO_ROOT)"
@@ -122,4 +137,4 @@ else
     pip_install --no-deps --no-build-isolation -e "$REPO_ROOT"
 fi
 
-log "done: $("$PYTHON" -c 'import torch, mmcv, mmdet, mmseg, mmpretrain, mmfreqkd; print(f"torch {torch.__version__}, mmcv {mmcv.__version__}, mmdet {mmdet.__version__}, mmseg {mmseg.__version__}, mmpretrain {mmpretrain.__version__}, mmfreqkd {mmfreqkd.__version__}")')"
+log "done: $(py -c 'from importlib.metadata import version as v; print(", ".join(f"{n} {v(n)}" for n in ("torch", "mmengine", "mmcv", "mmdet", "mmsegmentation", "mmpretrain", "mmfreqkd")))')"
