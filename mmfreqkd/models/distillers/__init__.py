@@ -1,5 +1,6 @@
 """Distillers: FreqKD feature distillation and logit distillation."""
 from .base_distiller import BaseDistiller
 from .freqkd_distiller import FreqKDDistiller
+from .logit_distiller import LogitDistiller
 
-__all__ = ['BaseDistiller', 'FreqKDDistiller']
+__all__ = ['BaseDistiller', 'FreqKDDistiller', 'LogitDistiller']
