@@ -195,7 +195,7 @@ def test_without_positives_the_miss_rate_is_undefined():
 
 
 def test_bad_box_shapes_are_reported():
-    with pytest.raises(ValueError, match=r'det_boxes must have shape \(N, 4\)'):
+    with pytest.raises(ValueError, match=r'det_boxes must have shape'):
         match_detections([[0, 0, 1]], [0.5], [], [])
     with pytest.raises(ValueError, match='2 detection boxes but 1 scores'):
         match_detections([[0, 0, 1, 1]] * 2, [0.5], [], [])

@@ -1,0 +1,286 @@
+"""KAIST log-average miss rate (MR^-2), all / day / night."""
+import json
+import math
+import os.path as osp
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from mmdet.registry import METRICS
+from mmengine.evaluator import BaseMetric
+from mmengine.fileio import get_local_path
+from mmengine.logging import MMLogger
+from mmengine.utils import mkdir_or_exist
+
+from ..functional import (FPPI_REFERENCES, evaluate_miss_rate,
+                          reasonable_ignore_flags)
+
+#: The reported subsets: every evaluated image, day frames, night frames.
+SUBSETS = ('all', 'day', 'night')
+
+
+@METRICS.register_module()
+class KAISTMissRateMetric(BaseMetric):
+    """Log-average miss rate over FPPI in [1e-2, 1] on KAIST.
+
+    Computes MR^-2 as the KAIST benchmark does (Dollar et al.'s toolbox, see
+    :mod:`mmfreqkd.evaluation.functional.miss_rate`) on all evaluated images
+    and on their day and night subsets. The ground truth is read from the
+    KAIST COCO JSON written by ``tools/dataset_converters/kaist_to_coco.py``,
+    whose annotations carry ``label`` and ``occlusion``: a box is a positive
+    when its label is in ``positive_labels``, its height is in
+    ``height_range``, its occlusion in ``occlusions`` and the whole box lies
+    inside ``bounds``; every other box (``people``, ``cyclist``, ``person?``,
+    ``person?a``, small, heavily occluded or cut persons) is an ignore region.
+    The day / night split comes from the ``is_night`` field of the JSON
+    images. All predicted boxes are person detections (KAIST has one class).
+
+    Results are in **percent** (as in the KAIST literature), lower is better:
+    ``kaist/MR_all``, ``kaist/MR_day``, ``kaist/MR_night``. A subset without
+    images or positives reports NaN. A perfect detector scores ``1e-8``
+    percent (the toolbox's ``1e-10`` clamp), one that finds nothing 100.
+
+    Args:
+        ann_file (str): The KAIST COCO JSON of the evaluated split.
+        iou_thr (float): Overlap threshold of matching. Defaults to 0.5.
+        height_range (tuple[float, float]): Inclusive height range of
+            positives in pixels. Defaults to ``(55, inf)``.
+        occlusions (Sequence[int]): Occlusion levels of positives (0 none,
+            1 partial, 2 heavy). Defaults to ``(0, 1)``.
+        bounds (tuple[float, float, float, float] | None): ``(x_min, y_min,
+            x_max, y_max)``: positives have ``x_min <= x`` and
+            ``x + w <= x_max``, ``y_min <= y`` and ``y + h <= y_max``.
+            Defaults to ``(5, 5, 635, 507)``.
+        positive_labels (Sequence[str]): Annotation labels that can be
+            positives. Defaults to ``('person', )``.
+        det_height_margin (float | None): If given, drop detections whose
+            height is outside ``[h_min / margin, h_max * margin)`` before
+            matching, as the Caltech ``dbEval`` does with 1.25. The KAIST
+            tooling does not, hence the default None (keep all detections).
+        outfile_prefix (str | None): If given, write the detections to
+            ``{outfile_prefix}.bbox.json`` (COCO results: ``image_id``,
+            ``category_id`` 1, ``bbox`` ``[x, y, w, h]``, ``score``) and to
+            ``{outfile_prefix}-test-{all,day,night}.txt`` in the format the
+            KAIST Matlab / Python evaluation scripts read: one line
+            ``frame_index,x,y,w,h,score`` per detection, ``frame_index`` the
+            1-based rank of the frame (``setXX/VYYY/IZZZZZ``) among the
+            evaluated frames of that subset sorted by name (the order of
+            ``test-all-20.txt``, restarting at 1 in each file), boxes in the
+            pixel coordinates of the annotation files. Defaults to None.
+        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
+        prefix (str | None): Metric name prefix. Defaults to ``'kaist'``.
+        backend_args (dict | None): File backend arguments for ``ann_file``.
+    """
+    default_prefix: Optional[str] = 'kaist'
+
+    def __init__(self,
+                 ann_file: str,
+                 iou_thr: float = 0.5,
+                 height_range: Tuple[float, float] = (55, math.inf),
+                 occlusions: Sequence[int] = (0, 1),
+                 bounds: Optional[Tuple[float, float, float,
+                                        float]] = (5, 5, 635, 507),
+                 positive_labels: Sequence[str] = ('person', ),
+                 det_height_margin: Optional[float] = None,
+                 outfile_prefix: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None,
+                 backend_args: Optional[dict] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if not ann_file:
+            raise ValueError('KAISTMissRateMetric needs `ann_file`, the KAIST '
+                             'COCO JSON with `label` and `occlusion` fields')
+        if len(height_range) != 2 or height_range[0] > height_range[1]:
+            raise ValueError('height_range must be (min, max) with min <= '
+                             f'max, got {height_range}')
+        if bounds is not None and len(bounds) != 4:
+            raise ValueError('bounds must be (x_min, y_min, x_max, y_max), '
+                             f'got {bounds}')
+        if det_height_margin is not None and det_height_margin < 1:
+            raise ValueError(
+                f'det_height_margin must be >= 1, got {det_height_margin}')
+        self.ann_file = ann_file
+        self.iou_thr = iou_thr
+        self.height_range = tuple(float(h) for h in height_range)
+        self.occlusions = tuple(occlusions)
+        self.bounds = None if bounds is None else tuple(bounds)
+        self.positive_labels = tuple(positive_labels)
+        self.det_height_margin = det_height_margin
+        self.outfile_prefix = outfile_prefix
+        with get_local_path(ann_file, backend_args=backend_args) as path:
+            with open(path) as f:
+                coco = json.load(f)
+        self.images, self.ground_truth = self._parse_ground_truth(coco)
+
+    def _parse_ground_truth(self, coco: dict) -> Tuple[dict, dict]:
+        """Index the JSON images and flag each image's boxes.
+
+        Args:
+            coco (dict): The loaded KAIST COCO JSON.
+
+        Returns:
+            tuple[dict, dict]: ``images`` maps image id to its JSON entry;
+            ``ground_truth`` maps image id to ``(boxes (G, 4) xywh,
+            ignore (G,) bool)``.
+        """
+        for key in ('images', 'annotations'):
+            if key not in coco:
+                raise KeyError(f'{self.ann_file} has no "{key}" list')
+        images = {}
+        for image in coco['images']:
+            if 'id' not in image or 'is_night' not in image:
+                raise KeyError(f'{self.ann_file}: image entry {image} lacks '
+                               '"id" or "is_night"')
+            images[image['id']] = image
+        per_image = {image_id: [] for image_id in images}
+        for ann in coco['annotations']:
+            for key in ('image_id', 'bbox', 'label', 'occlusion'):
+                if key not in ann:
+                    raise KeyError(
+                        f'{self.ann_file}: annotation {ann.get("id")} lacks '
+                        f'"{key}" (a KAIST COCO JSON written by '
+                        'kaist_to_coco.py is needed)')
+            if ann['image_id'] not in per_image:
+                raise KeyError(f'{self.ann_file}: annotation {ann.get("id")} '
+                               f'refers to unknown image {ann["image_id"]}')
+            per_image[ann['image_id']].append(ann)
+        ground_truth = {}
+        for image_id, anns in per_image.items():
+            boxes = np.array([ann['bbox'] for ann in anns],
+                             dtype=np.float64).reshape(-1, 4)
+            ignore = reasonable_ignore_flags(
+                boxes, [ann['label'] for ann in anns],
+                [ann['occlusion'] for ann in anns],
+                positive_labels=self.positive_labels,
+                height_range=self.height_range,
+                visible_occlusions=self.occlusions,
+                bounds=self.bounds)
+            ground_truth[image_id] = (boxes, ignore)
+        return images, ground_truth
+
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        """Keep the predicted boxes of each image.
+
+        Args:
+            data_batch (dict): A batch from the dataloader (unused).
+            data_samples (Sequence[dict]): Detection data samples as dicts
+                with ``img_id`` and ``pred_instances`` holding ``bboxes``
+                (N, 4) xyxy in original image pixels and ``scores`` (N,).
+        """
+        for sample in data_samples:
+            pred = sample['pred_instances']
+            bboxes = pred['bboxes'].detach().cpu().numpy().astype(np.float64)
+            xywh = bboxes.reshape(-1, 4).copy()
+            xywh[:, 2:] -= xywh[:, :2]
+            self.results.append(
+                dict(
+                    img_id=sample['img_id'],
+                    bboxes=xywh,
+                    scores=pred['scores'].detach().cpu().numpy().astype(
+                        np.float64).reshape(-1)))
+
+    def _keep_detection(self, boxes: np.ndarray) -> np.ndarray:
+        """Mask of the detections kept by the optional height filter."""
+        if self.det_height_margin is None:
+            return np.ones(len(boxes), dtype=bool)
+        low = self.height_range[0] / self.det_height_margin
+        high = self.height_range[1] * self.det_height_margin
+        return (boxes[:, 3] >= low) & (boxes[:, 3] < high)
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        """Compute MR^-2 on all images and on the day and night subsets.
+
+        Args:
+            results (list[dict]): The outputs of :meth:`process`.
+
+        Returns:
+            dict[str, float]: ``MR_all``, ``MR_day`` and ``MR_night`` in
+            percent.
+        """
+        logger = MMLogger.get_current_instance()
+        seen = set()
+        subsets = {name: [] for name in SUBSETS}
+        for result in results:
+            img_id = result['img_id']
+            if img_id not in self.ground_truth:
+                raise KeyError(f'image id {img_id} of the predictions is not '
+                               f'in {self.ann_file}')
+            if img_id in seen:
+                raise ValueError(f'image id {img_id} was evaluated twice; '
+                                 'each image must be counted once in FPPI')
+            seen.add(img_id)
+            gt_boxes, gt_ignore = self.ground_truth[img_id]
+            keep = self._keep_detection(result['bboxes'])
+            image = dict(
+                img_id=img_id,
+                det_boxes=result['bboxes'][keep],
+                det_scores=result['scores'][keep],
+                gt_boxes=gt_boxes,
+                gt_ignore=gt_ignore)
+            subsets['all'].append(image)
+            night = bool(self.images[img_id]['is_night'])
+            subsets['night' if night else 'day'].append(image)
+
+        if self.outfile_prefix is not None:
+            self._dump(subsets)
+
+        metrics = OrderedDict()
+        lines = [
+            'KAIST log-average miss rate (reasonable: height '
+            f'{self.height_range}, occlusion {self.occlusions}, bounds '
+            f'{self.bounds}, IoU {self.iou_thr}); miss rate at FPPI ' +
+            ' '.join(f'{r:.3g}' for r in FPPI_REFERENCES)
+        ]
+        for name, images in subsets.items():
+            evaluation = evaluate_miss_rate(images, self.iou_thr)
+            metrics[f'MR_{name}'] = evaluation['mr'] * 100
+            sampled = ' '.join(f'{m:.4f}'
+                               for m in evaluation['sampled_miss_rates'])
+            lines.append(
+                f'{name:>5}: MR^-2 {evaluation["mr"] * 100:.2f}% | '
+                f'{evaluation["num_images"]} images, '
+                f'{evaluation["num_positives"]} positives, '
+                f'{evaluation["num_true_positives"]} TP, '
+                f'{evaluation["num_false_positives"]} FP, '
+                f'{evaluation["num_ignored_detections"]} ignored | {sampled}')
+        logger.info('\n'.join(lines))
+        return metrics
+
+    def _dump(self, subsets: Dict[str, List[dict]]) -> None:
+        """Write the detections as COCO JSON and KAIST evaluation text files.
+
+        Args:
+            subsets (dict[str, list[dict]]): Per subset name, the per-image
+                dicts built in :meth:`compute_metrics`.
+        """
+        directory = osp.dirname(self.outfile_prefix)
+        if directory:
+            mkdir_or_exist(directory)
+        coco_results = []
+        for image in subsets['all']:
+            for box, score in zip(image['det_boxes'], image['det_scores']):
+                coco_results.append(
+                    dict(
+                        image_id=image['img_id'],
+                        category_id=1,
+                        bbox=[float(v) for v in box],
+                        score=float(score)))
+        with open(f'{self.outfile_prefix}.bbox.json', 'w') as f:
+            json.dump(coco_results, f)
+        for name, images in subsets.items():
+            frames = []
+            for image in images:
+                entry = self.images[image['img_id']]
+                if 'frame' not in entry:
+                    raise KeyError(
+                        f'{self.ann_file}: image {image["img_id"]} lacks '
+                        '"frame" (setXX/VYYY/IZZZZZ), needed to write the '
+                        'KAIST text results')
+                frames.append((entry['frame'], image))
+            frames.sort(key=lambda item: item[0])
+            with open(f'{self.outfile_prefix}-test-{name}.txt', 'w') as f:
+                for index, (_, image) in enumerate(frames, start=1):
+                    for (x, y, w, h), score in zip(image['det_boxes'],
+                                                   image['det_scores']):
+                        f.write(f'{index},{x:.4f},{y:.4f},{w:.4f},{h:.4f},'
+                                f'{score:.8f}\n')

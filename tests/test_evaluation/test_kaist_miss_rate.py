@@ -1,0 +1,193 @@
+"""KAISTMissRateMetric end to end on a tiny hand-written KAIST COCO JSON."""
+import json
+import math
+
+import pytest
+import torch
+
+from mmfreqkd.evaluation.metrics import KAISTMissRateMetric
+
+# ids deliberately not in frame order, to check the text files' ordering
+IMAGES = [
+    dict(id=7, frame='set09/V000/I00019', is_night=True),  # night 1
+    dict(id=3, frame='set06/V000/I00039', is_night=False),  # day 2
+    dict(id=5, frame='set06/V000/I00019', is_night=False),  # day 1
+    dict(id=1, frame='set09/V000/I00039', is_night=True),  # night 2
+]
+ANNOTATIONS = [
+    # day 1: a reasonable person and a `people` ignore region
+    dict(image_id=5, bbox=[100, 100, 40, 100], label='person', occlusion=0),
+    dict(image_id=5, bbox=[300, 100, 80, 100], label='people', occlusion=0),
+    # day 2: a small person and a heavily occluded one, both ignored
+    dict(image_id=3, bbox=[100, 100, 20, 40], label='person', occlusion=0),
+    dict(image_id=3, bbox=[300, 100, 40, 100], label='person', occlusion=2),
+    # night 1: a partially occluded person, a positive
+    dict(image_id=7, bbox=[200, 150, 50, 120], label='person', occlusion=1),
+    # night 2: no annotation
+]
+
+
+def write_ann_file(path, annotations=ANNOTATIONS):
+    images = [
+        dict(
+            im,
+            file_name=im['frame'].replace('/I', '/lwir/I') + '.jpg',
+            rgb_file_name=im['frame'].replace('/I', '/visible/I') + '.jpg',
+            width=640,
+            height=512) for im in IMAGES
+    ]
+    anns = []
+    for i, ann in enumerate(annotations, start=1):
+        ann = dict(ann, id=i, category_id=1)
+        ann['area'] = ann['bbox'][2] * ann['bbox'][3]
+        ann['iscrowd'] = int(ann['label'] != 'person')
+        anns.append(ann)
+    coco = dict(
+        images=images,
+        annotations=anns,
+        categories=[dict(id=1, name='person')])
+    path.write_text(json.dumps(coco))
+    return str(path)
+
+
+def sample(img_id, boxes_xywh, scores):
+    boxes = torch.tensor(boxes_xywh, dtype=torch.float32).reshape(-1, 4)
+    boxes[:, 2:] += boxes[:, :2]  # to xyxy, as mmdet predicts
+    return dict(
+        img_id=img_id,
+        img_path=f'data/kaist/images/{img_id}.jpg',
+        ori_shape=(512, 640),
+        pred_instances=dict(
+            bboxes=boxes,
+            scores=torch.tensor(scores, dtype=torch.float32),
+            labels=torch.zeros(len(scores), dtype=torch.long)))
+
+
+PREDICTIONS = [
+    # day 1: a true positive and a detection inside the `people` region
+    sample(5, [[101, 100, 40, 100], [310, 110, 40, 80]], [0.9, 0.95]),
+    # day 2: detections on the ignored small and occluded persons
+    sample(3, [[100, 100, 20, 40], [300, 100, 40, 100]], [0.8, 0.7]),
+    # night 1: a confident false positive (30 px tall), then the person
+    sample(7, [[500, 300, 15, 30], [200, 150, 50, 120]], [0.99, 0.6]),
+    # night 2: nothing
+    sample(1, [], []),
+]
+
+
+def evaluate(metric, predictions=PREDICTIONS):
+    metric.dataset_meta = dict(classes=('person', ))
+    # two batches, as the evaluator would feed them
+    metric.process({}, predictions[:2])
+    metric.process({}, predictions[2:])
+    return metric.evaluate(size=len(predictions))
+
+
+def test_all_day_night_by_hand(tmp_path):
+    metric = KAISTMissRateMetric(ann_file=write_ann_file(tmp_path / 'a.json'))
+    results = evaluate(metric)
+    assert set(results) == {'kaist/MR_all', 'kaist/MR_day', 'kaist/MR_night'}
+    # day: 1 positive, its detection the only one kept (the others lie on
+    # ignore regions): perfect, the 1e-10 clamp, in percent
+    assert results['kaist/MR_day'] == pytest.approx(1e-8, rel=1e-9)
+    # night: 2 images, FP 0.99 then TP 0.6 -> points (0.5, 1), (0.5, 0):
+    # references 0.01 .. 0.316 sample miss 1, 0.562 and 1 sample 0
+    assert results['kaist/MR_night'] == pytest.approx(
+        100 * 10**(-20 / 9), rel=1e-9)
+    # all: 4 images, 2 positives; FP 0.99, TP 0.9, TP 0.6 -> points
+    # (0.25, 1), (0.25, 0.5), (0.25, 0): six references below 0.25 sample 1
+    assert results['kaist/MR_all'] == pytest.approx(
+        100 * 10**(-30 / 9), rel=1e-9)
+
+
+def test_detection_height_filter(tmp_path):
+    # the 30 px false positive is below 55 / 1.25 = 44 px and is dropped
+    metric = KAISTMissRateMetric(
+        ann_file=write_ann_file(tmp_path / 'a.json'), det_height_margin=1.25)
+    results = evaluate(metric)
+    assert results['kaist/MR_night'] == pytest.approx(1e-8, rel=1e-9)
+    assert results['kaist/MR_all'] == pytest.approx(1e-8, rel=1e-9)
+
+
+def test_settings_change_what_is_ignored(tmp_path):
+    # all occlusion levels and every height: the occluded person of day 2
+    # becomes a positive found by its detection; the small one too
+    metric = KAISTMissRateMetric(
+        ann_file=write_ann_file(tmp_path / 'a.json'),
+        height_range=(0, math.inf),
+        occlusions=(0, 1, 2))
+    results = evaluate(metric)
+    assert results['kaist/MR_day'] == pytest.approx(1e-8, rel=1e-9)
+    # no image at all of a subset: NaN
+    metric = KAISTMissRateMetric(ann_file=write_ann_file(tmp_path / 'b.json'))
+    metric.dataset_meta = dict(classes=('person', ))
+    metric.process({}, PREDICTIONS[:2])
+    results = metric.evaluate(size=2)
+    assert math.isnan(results['kaist/MR_night'])
+    assert results['kaist/MR_all'] == pytest.approx(1e-8, rel=1e-9)
+
+
+def test_no_detections_is_one_hundred_percent(tmp_path):
+    metric = KAISTMissRateMetric(ann_file=write_ann_file(tmp_path / 'a.json'))
+    results = evaluate(metric, [sample(i['id'], [], []) for i in IMAGES])
+    assert results == {
+        'kaist/MR_all': 100.0,
+        'kaist/MR_day': 100.0,
+        'kaist/MR_night': 100.0
+    }
+
+
+def test_result_files(tmp_path):
+    prefix = tmp_path / 'out' / 'det'
+    metric = KAISTMissRateMetric(
+        ann_file=write_ann_file(tmp_path / 'a.json'),
+        outfile_prefix=str(prefix))
+    evaluate(metric)
+
+    coco = json.loads((tmp_path / 'out' / 'det.bbox.json').read_text())
+    assert len(coco) == 6
+    assert {d['image_id'] for d in coco} == {3, 5, 7}
+    first = [d for d in coco if d['image_id'] == 7 and d['score'] > 0.9][0]
+    assert first['category_id'] == 1
+    assert first['bbox'] == pytest.approx([500, 300, 15, 30])
+    assert first['score'] == pytest.approx(0.99)
+
+    def rows(name):
+        lines = (tmp_path / 'out' / f'det-test-{name}.txt').read_text()
+        return [[float(v) for v in line.split(',')]
+                for line in lines.splitlines()]
+
+    # frame order: set06 I00019 (id 5), set06 I00039 (id 3),
+    # set09 I00019 (id 7), set09 I00039 (id 1, no detection)
+    all_rows = rows('all')
+    assert [r[0] for r in all_rows] == [1, 1, 2, 2, 3, 3]
+    assert all_rows[0] == pytest.approx([1, 101, 100, 40, 100, 0.9])
+    assert all_rows[4] == pytest.approx([3, 500, 300, 15, 30, 0.99])
+    day_rows = rows('day')
+    assert [r[0] for r in day_rows] == [1, 1, 2, 2]
+    assert day_rows[2] == pytest.approx([2, 100, 100, 20, 40, 0.8])
+    night_rows = rows('night')
+    assert [r[0] for r in night_rows] == [1, 1]
+    assert night_rows[1] == pytest.approx([1, 200, 150, 50, 120, 0.6])
+
+
+def test_errors_name_the_file_and_the_image(tmp_path):
+    bad = [dict(a) for a in ANNOTATIONS]
+    del bad[1]['occlusion']
+    path = write_ann_file(tmp_path / 'bad.json', bad)
+    with pytest.raises(KeyError, match=r'bad\.json.*annotation 2.*occlusion'):
+        KAISTMissRateMetric(ann_file=path)
+
+    metric = KAISTMissRateMetric(ann_file=write_ann_file(tmp_path / 'a.json'))
+    metric.dataset_meta = dict(classes=('person', ))
+    metric.process({}, [sample(99, [], [])])
+    with pytest.raises(KeyError, match=r'image id 99 .*a\.json'):
+        metric.evaluate(size=1)
+
+    with pytest.raises(ValueError, match='needs `ann_file`'):
+        KAISTMissRateMetric(ann_file=None)
+
+
+def test_registered_in_mmdet():
+    from mmdet.registry import METRICS
+    assert METRICS.get('KAISTMissRateMetric') is KAISTMissRateMetric
