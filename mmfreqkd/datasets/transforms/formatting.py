@@ -1,0 +1,113 @@
+"""Packing of an IR image with its RGB pair into model inputs."""
+import numpy as np
+import torch
+from mmcv.transforms import to_tensor
+from mmdet.datasets.transforms import PackDetInputs
+from mmdet.registry import TRANSFORMS as MMDET_TRANSFORMS
+from mmseg.datasets.transforms import PackSegInputs
+from mmseg.registry import TRANSFORMS as MMSEG_TRANSFORMS
+
+#: Meta keys of paired samples added to those of the parent packers.
+PAIRED_META_KEYS = ('rgb_path', 'is_night')
+
+
+def image_to_chw_tensor(img: np.ndarray) -> torch.Tensor:
+    """Convert an ``(H, W)`` or ``(H, W, C)`` image to a contiguous
+    ``(C, H, W)`` tensor of the same dtype.
+
+    Args:
+        img (np.ndarray): The image.
+
+    Returns:
+        torch.Tensor: ``(C, H, W)``, ``C = 1`` for an ``(H, W)`` image.
+    """
+    if img.ndim == 2:
+        img = img[..., None]
+    if not img.flags.c_contiguous:
+        return to_tensor(np.ascontiguousarray(img.transpose(2, 0, 1)))
+    return to_tensor(img).permute(2, 0, 1).contiguous()
+
+
+def _pair_inputs(packed: dict, results: dict, packer: str) -> dict:
+    """Replace ``packed['inputs']`` (the IR tensor) by ``dict(ir=, rgb=)``."""
+    missing = [key for key in ('img', 'img_rgb') if key not in results]
+    if missing:
+        raise KeyError(
+            f'{packer}: results of {results.get("img_path")} have no '
+            f'{missing} (IR image in img, RGB image in img_rgb); load the '
+            'pair with LoadPairedImageFromFile or '
+            'LoadRGBTFromPNG(with_rgb=True)')
+    packed['inputs'] = dict(
+        ir=packed['inputs'], rgb=image_to_chw_tensor(results['img_rgb']))
+    return packed
+
+
+@MMDET_TRANSFORMS.register_module()
+class PackPairedDetInputs(PackDetInputs):
+    """Pack a paired sample for detection.
+
+    As :class:`mmdet.datasets.transforms.PackDetInputs`, but ``inputs`` is
+    ``dict(ir=Tensor(C_ir, H, W), rgb=Tensor(3, H, W))`` (dtype of the
+    images, uint8 by default) instead of one tensor.
+
+    Args:
+        meta_keys (Sequence[str]): Results keys copied to the metainfo of the
+            :class:`~mmdet.structures.DetDataSample` when present. Defaults
+            to those of ``PackDetInputs`` plus ``rgb_path`` and ``is_night``.
+    """
+
+    def __init__(self,
+                 meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                            'scale_factor', 'flip', 'flip_direction') +
+                 PAIRED_META_KEYS) -> None:
+        super().__init__(meta_keys=meta_keys)
+
+    def transform(self, results: dict) -> dict:
+        """Pack the images, annotations and meta information.
+
+        Args:
+            results (dict): Results of the pipeline, with ``img`` (IR) and
+                ``img_rgb``.
+
+        Returns:
+            dict: ``inputs`` (dict with ``ir`` and ``rgb``) and
+            ``data_samples`` (:class:`~mmdet.structures.DetDataSample`).
+        """
+        return _pair_inputs(
+            super().transform(results), results, type(self).__name__)
+
+
+@MMSEG_TRANSFORMS.register_module()
+class PackPairedSegInputs(PackSegInputs):
+    """Pack a paired sample for semantic segmentation.
+
+    As :class:`mmseg.datasets.transforms.PackSegInputs`, but ``inputs`` is
+    ``dict(ir=Tensor(C_ir, H, W), rgb=Tensor(3, H, W))`` instead of one
+    tensor.
+
+    Args:
+        meta_keys (Sequence[str]): Results keys copied to the metainfo of the
+            :class:`~mmseg.structures.SegDataSample` when present. Defaults
+            to those of ``PackSegInputs`` plus ``rgb_path`` and ``is_night``.
+    """
+
+    def __init__(self,
+                 meta_keys=('img_path', 'seg_map_path', 'ori_shape',
+                            'img_shape', 'pad_shape', 'scale_factor', 'flip',
+                            'flip_direction', 'reduce_zero_label') +
+                 PAIRED_META_KEYS) -> None:
+        super().__init__(meta_keys=meta_keys)
+
+    def transform(self, results: dict) -> dict:
+        """Pack the images, segmentation map and meta information.
+
+        Args:
+            results (dict): Results of the pipeline, with ``img`` (IR) and
+                ``img_rgb``.
+
+        Returns:
+            dict: ``inputs`` (dict with ``ir`` and ``rgb``) and
+            ``data_samples`` (:class:`~mmseg.structures.SegDataSample`).
+        """
+        return _pair_inputs(
+            super().transform(results), results, type(self).__name__)

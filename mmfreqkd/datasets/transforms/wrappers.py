@@ -1,0 +1,252 @@
+"""Transform wrappers for an IR image (``img``) paired with an RGB image.
+
+:class:`PairedGeometric` applies geometric transforms identically to both
+images, :class:`ApplyToModality` applies (photometric) transforms to one of
+them only.
+
+Why not :class:`mmcv.transforms.TransformBroadcaster`: it runs the wrapped
+transforms once per image on a copy of the whole results dict, so boxes,
+masks and segmentation maps are transformed once per image unless each of
+them is mapped to ``[key, ...]``, and its output remapping drops every key
+the mapping does not name (``scale_factor``, ``flip``, ``img_shape``, ...),
+so a config has to list every key each wrapped transform reads or writes.
+The wrappers here rely on the same mechanism for shared randomness
+(:func:`mmcv.transforms.utils.cache_random_params`), but run the full
+results dict once (IR image and annotations) and a reduced dict without
+annotations for the RGB image.
+"""
+import random
+from typing import Callable, Dict, List, Optional, Union
+
+import numpy as np
+from mmcv.transforms import BaseTransform, Compose
+from mmcv.transforms.utils import cache_random_params
+from mmengine.registry import TRANSFORMS
+
+Transform = Union[dict, Callable[[dict], Optional[dict]]]
+
+#: Results keys that hold annotations rather than image meta information.
+_ANNOTATION_PREFIX = 'gt_'
+_ANNOTATION_KEYS = ('proposals', 'proposals_scores')
+
+
+def _is_annotation_key(key: str) -> bool:
+    return key.startswith(_ANNOTATION_PREFIX) or key in _ANNOTATION_KEYS
+
+
+def _keep_channel_axis(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Restore the channel axis of a single-channel image.
+
+    OpenCV returns ``(H, W)`` when given ``(H, W, 1)`` (resize, pad,
+    colour ops), which would silently change the layout of a one-channel IR
+    image.
+
+    Args:
+        before (np.ndarray): Image given to a transform.
+        after (np.ndarray): Image the transform returned.
+
+    Returns:
+        np.ndarray: ``after``, ``(H, W, 1)`` if ``before`` was
+        ``(H, W, 1)`` and ``after`` is ``(H, W)``.
+    """
+    if before.ndim == 3 and after.ndim == 2:
+        return after[..., None]
+    return after
+
+
+def _global_rng_state() -> tuple:
+    """Return a comparable snapshot of the numpy and Python global RNGs."""
+    _, keys, pos, has_gauss, cached_gauss = np.random.get_state()
+    return (keys.tobytes(), pos, has_gauss, cached_gauss, random.getstate())
+
+
+@TRANSFORMS.register_module()
+class PairedGeometric(BaseTransform):
+    """Apply geometric transforms identically to the IR and the RGB image.
+
+    Each wrapped transform runs twice with shared random parameters: first on
+    ``results`` (IR image in ``img``, annotations, meta information), then on
+    a view of ``results`` that holds the RGB image as ``img`` and no
+    annotation (keys starting with ``gt_``, ``proposals``; ``seg_fields`` is
+    emptied). Boxes, masks and segmentation maps are thus transformed exactly
+    once, the meta keys (``img_shape``, ``scale_factor``, ``flip``, ...) come
+    from the IR pass, and only the RGB image is kept from the RGB pass.
+
+    Random parameters are shared through mmcv's
+    :func:`~mmcv.transforms.utils.cache_random_params`: methods decorated with
+    ``@cache_randomness`` return in the RGB pass what they returned in the IR
+    pass. This covers, e.g., ``Resize``, ``RandomResize``, ``RandomFlip``,
+    ``RandomCrop`` and ``Pad`` of MMDetection, MMSegmentation and mmcv. A
+    transform that draws from numpy's or Python's global random generator
+    outside such a method (e.g. mmdet ``MinIoURandomCrop``) would give the
+    two images different geometry: it is detected (the RGB pass must not
+    draw any random number) and raises ``RuntimeError``, as does a
+    transform decorated with ``@avoid_cache_randomness``.
+
+    Required keys: ``img`` (IR), ``img_rgb`` (RGB) of the same height and
+    width, plus whatever the wrapped transforms require.
+
+    Modified keys: ``img``, ``img_rgb`` and whatever the wrapped transforms
+    modify.
+
+    Args:
+        transforms (list[dict | callable]): Geometric transforms (configs or
+            objects), applied in order.
+        rgb_key (str): Results key of the RGB image. Defaults to
+            ``'img_rgb'``.
+
+    Example:
+        >>> dict(type='PairedGeometric', transforms=[
+        ...     dict(type='Resize', scale=(640, 512), keep_ratio=True),
+        ...     dict(type='RandomFlip', prob=0.5)])
+    """
+
+    def __init__(self,
+                 transforms: List[Transform],
+                 rgb_key: str = 'img_rgb') -> None:
+        self.transforms = Compose(transforms)
+        self.rgb_key = rgb_key
+
+    def _rgb_view(self, results: dict) -> dict:
+        """Copy of ``results`` with the RGB image as ``img`` and no
+        annotations."""
+        view = {
+            key: value
+            for key, value in results.items()
+            if key != self.rgb_key and not _is_annotation_key(key)
+        }
+        view['img'] = results[self.rgb_key]
+        if 'seg_fields' in view:
+            view['seg_fields'] = []
+        return view
+
+    def transform(self, results: dict) -> Optional[dict]:
+        """Apply the wrapped transforms to both images.
+
+        Args:
+            results (dict): Results with ``img`` (IR) and ``img_rgb``.
+
+        Returns:
+            dict | None: The transformed results, or ``None`` when a wrapped
+            transform drops the sample (e.g. a crop without boxes).
+        """
+        if self.rgb_key not in results:
+            raise KeyError(
+                f"PairedGeometric: results have no '{self.rgb_key}' (RGB "
+                'image); load the pair with LoadPairedImageFromFile or '
+                'LoadRGBTFromPNG(with_rgb=True)')
+        ir_size = results['img'].shape[:2]
+        rgb_size = results[self.rgb_key].shape[:2]
+        if ir_size != rgb_size:
+            raise ValueError(
+                f'PairedGeometric: IR image {results.get("img_path")} is '
+                f'{ir_size} (H, W) but its RGB pair '
+                f'{results.get("rgb_path")} is {rgb_size}; load pairs with '
+                'resize_rgb_to_ir=True')
+
+        rgb_view = self._rgb_view(results)
+        with cache_random_params(self.transforms):
+            for transform in self.transforms:
+                ir_before = results['img']
+                results = transform(results)
+                if results is None:
+                    return None
+                results['img'] = _keep_channel_axis(ir_before, results['img'])
+
+                rng_state = _global_rng_state()
+                rgb_before = rgb_view['img']
+                rgb_view = transform(rgb_view)
+                if _global_rng_state() != rng_state:
+                    raise RuntimeError(
+                        f'PairedGeometric: {transform!r} draws random numbers '
+                        'outside methods decorated with @cache_randomness, '
+                        'so the RGB image cannot get the geometry of the IR '
+                        'image; it cannot be wrapped')
+                if rgb_view is None:
+                    raise RuntimeError(
+                        f'PairedGeometric: {transform!r} dropped the RGB '
+                        'image but not the IR image')
+                rgb_view['img'] = _keep_channel_axis(rgb_before,
+                                                     rgb_view['img'])
+                ir_size = results['img'].shape[:2]
+                rgb_size = rgb_view['img'].shape[:2]
+                if ir_size != rgb_size:
+                    raise RuntimeError(
+                        f'PairedGeometric: after {transform!r} the IR image '
+                        f'is {ir_size} but the RGB image is {rgb_size}')
+        results[self.rgb_key] = rgb_view['img']
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(transforms={self.transforms}, '
+                f"rgb_key='{self.rgb_key}')")
+
+
+@TRANSFORMS.register_module()
+class ApplyToModality(BaseTransform):
+    """Apply transforms to the image of one modality only.
+
+    Meant for photometric transforms (colour jitter, blur, noise) that should
+    change the RGB image but not the IR image, or the reverse. The wrapped
+    transforms see the chosen image as ``img`` together with the other keys
+    of ``results``; only the image is written back. They must keep the
+    image size.
+
+    Required keys: ``img`` (IR) and, for ``modality='rgb'``, ``img_rgb``.
+
+    Modified keys: ``img`` (``modality='ir'``) or ``img_rgb``
+    (``modality='rgb'``).
+
+    Args:
+        transforms (list[dict | callable]): Transforms (configs or objects).
+        modality (str): ``'rgb'`` or ``'ir'``.
+        rgb_key (str): Results key of the RGB image. Defaults to
+            ``'img_rgb'``.
+    """
+
+    def __init__(self,
+                 transforms: List[Transform],
+                 modality: str,
+                 rgb_key: str = 'img_rgb') -> None:
+        if modality not in ('rgb', 'ir'):
+            raise ValueError(
+                f"ApplyToModality: modality must be 'rgb' or 'ir', got "
+                f'{modality!r}')
+        self.transforms = Compose(transforms)
+        self.modality = modality
+        self.rgb_key = rgb_key
+
+    def transform(self, results: dict) -> Optional[dict]:
+        """Apply the wrapped transforms to the chosen image.
+
+        Args:
+            results (dict): Results with ``img`` and ``img_rgb``.
+
+        Returns:
+            dict | None: ``results`` with the chosen image replaced, or
+            ``None`` when a wrapped transform drops the sample.
+        """
+        key = self.rgb_key if self.modality == 'rgb' else 'img'
+        if key not in results:
+            raise KeyError(
+                f"ApplyToModality(modality='{self.modality}'): results have "
+                f"no '{key}'")
+        image = results[key]
+        view: Dict = dict(results)
+        view['img'] = image
+        view = self.transforms(view)
+        if view is None:
+            return None
+        transformed = _keep_channel_axis(image, view['img'])
+        if transformed.shape[:2] != image.shape[:2]:
+            raise RuntimeError(
+                f'ApplyToModality: {self.transforms!r} changed the '
+                f'{self.modality} image size from {image.shape[:2]} to '
+                f'{transformed.shape[:2]}; geometric transforms belong in '
+                'PairedGeometric')
+        results[key] = transformed
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(transforms={self.transforms}, '
+                f"modality='{self.modality}', rgb_key='{self.rgb_key}')")
