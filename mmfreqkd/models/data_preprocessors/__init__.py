@@ -1,1 +1,4 @@
 """data preprocessors of mmfreqkd."""
+from .paired_data_preprocessor import PairedDataPreprocessor
+
+__all__ = ['PairedDataPreprocessor']
