@@ -99,7 +99,8 @@ class PairedCocoDataset(CocoDataset):
                 name for name, ok in (('IR', ir_ok), ('RGB', rgb_ok)) if not ok
             ]
             raise FileNotFoundError(
-                f'{self.ann_file}: incomplete image pair, {" and ".join(absent)}'
-                f' missing: IR image {ir_path!r} (exists: {ir_ok}), RGB image '
-                f'{rgb_path!r} (exists: {rgb_ok}); check data_root / '
+                f'{self.ann_file}: incomplete image pair, '
+                f'{" and ".join(absent)} missing: IR image {ir_path!r} '
+                f'(exists: {ir_ok}), RGB image {rgb_path!r} '
+                f'(exists: {rgb_ok}); check data_root / '
                 'data_prefix, or pass check_pairs=False')

@@ -129,8 +129,8 @@ def parse_kaist_annotation(
 def is_kaist_night_set(set_id: int) -> bool:
     """Whether a KAIST set (0-11) was recorded at night."""
     if not 0 <= set_id < KAIST_NUM_SETS:
-        raise ValueError(
-            f'KAIST has sets 00-{KAIST_NUM_SETS - 1:02d}, got set {set_id:02d}')
+        raise ValueError(f'KAIST has sets 00-{KAIST_NUM_SETS - 1:02d}, '
+                         f'got set {set_id:02d}')
     return set_id in KAIST_NIGHT_SETS
 
 

@@ -134,5 +134,6 @@ def write_flir_layout(out_dir: str,
             coco, _ = flir_aligned_to_coco(
                 out_dir, split_file, show_progress=False)
             save_coco_json(
-                coco, osp.join(out_dir, 'annotations', SPLITS[split] + '.json'))
+                coco,
+                osp.join(out_dir, 'annotations', f'{SPLITS[split]}.json'))
     return frames

@@ -190,5 +190,6 @@ def write_kaist_layout(out_dir: str,
                 osp.join('imageSets', SPLITS[split] + '.txt'),
                 show_progress=False)
             save_coco_json(
-                coco, osp.join(out_dir, 'annotations', SPLITS[split] + '.json'))
+                coco,
+                osp.join(out_dir, 'annotations', f'{SPLITS[split]}.json'))
     return frames
