@@ -8,6 +8,9 @@ models zero-pad the right and bottom edges (ours ``pad_to_patch=True``,
 timm ``dynamic_img_pad=True``) and the grid is 46x37. Runs of the two models
 alternate so that machine load affects both alike.
 
+On CPU the process CPU time (all threads) is reported next to the wall
+time: on a shared machine it is far less sensitive to other jobs.
+
 Peak memory is the growth during one forward above the memory held before
 it: ``torch.cuda.max_memory_allocated`` on CUDA; on CPU the peak resident
 set size (Linux ``VmHWM``, reset through ``/proc/self/clear_refs``), which
@@ -70,7 +73,8 @@ def measure(run, device: str):
     """Time one call of ``run`` and the memory it adds at its peak.
 
     Returns:
-        tuple: (seconds, peak MiB or None, output).
+        tuple: (wall seconds, process CPU seconds or None on CUDA, peak MiB
+        or None, output).
     """
     if device == 'cuda':
         torch.cuda.synchronize()
@@ -81,7 +85,7 @@ def measure(run, device: str):
         torch.cuda.synchronize()
         seconds = time.perf_counter() - start
         peak = (torch.cuda.max_memory_allocated() - before) / 2**20
-        return seconds, peak, out
+        return seconds, None, peak, out
     _release_cpu_memory()
     try:
         before = _rss_kib('VmRSS')
@@ -89,11 +93,12 @@ def measure(run, device: str):
             clear.write('5')  # resets VmHWM to the current RSS
     except OSError:
         before = None
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     out = run()
     seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu_start
     peak = None if before is None else (_rss_kib('VmHWM') - before) / 1024
-    return seconds, peak, out
+    return seconds, cpu_seconds, peak, out
 
 
 def build_pair(arch: str, device: str, dtype: torch.dtype):
@@ -132,13 +137,15 @@ def main():
                 x, indices=list(indices), intermediates_only=True)
 
         times = {'ours': [], 'timm': []}
+        cpu_times = {'ours': [], 'timm': []}
         peaks = {'ours': [], 'timm': []}
         with torch.inference_mode():
             for step in range(args.warmup + args.repeats):
                 for key, run in (('ours', run_ours), ('timm', run_timm)):
-                    seconds, peak, out = measure(run, device)
+                    seconds, cpu_seconds, peak, out = measure(run, device)
                     if step >= args.warmup:
                         times[key].append(seconds)
+                        cpu_times[key].append(cpu_seconds)
                         peaks[key].append(peak)
                     if key == 'ours':
                         ours_out = out
@@ -148,9 +155,11 @@ def main():
                     del out
         grid = tuple(ours_out[0].shape[-2:])
         ms = {k: 1000 * statistics.median(v) for k, v in times.items()}
+        cpu_ms = {k: (None if None in v else 1000 * statistics.median(v))
+                  for k, v in cpu_times.items()}
         mib = {k: (None if None in v else statistics.median(v))
                for k, v in peaks.items()}
-        rows.append((arch, grid, ms, mib, diff))
+        rows.append((arch, grid, ms, cpu_ms, mib, diff))
         del reference, ours, ours_out, x
         _release_cpu_memory()
 
@@ -159,17 +168,21 @@ def main():
           f'device={torch.cuda.get_device_name()}')
     print(f'input {args.batch}x3x{args.height}x{args.width} {args.dtype}, '
           f'median of {args.repeats} runs after {args.warmup} warm-up')
-    header = ('| model | grid (h x w) | ours ms | timm ms | time ratio | '
-              'ours peak MiB | timm peak MiB | memory ratio | max abs diff |')
-    print(header)
-    print('|' + '---|' * 9)
-    for arch, grid, ms, mib, diff in rows:
+    print('| model | grid (h x w) | ours ms | timm ms | time ratio | '
+          'ours CPU ms | timm CPU ms | CPU-time ratio | ours peak MiB | '
+          'timm peak MiB | memory ratio | max abs diff |')
+    print('|' + '---|' * 12)
+    for arch, grid, ms, cpu_ms, mib, diff in rows:
+        cpu_ratio = (cpu_ms['ours'] / cpu_ms['timm']
+                     if None not in cpu_ms.values() else None)
         mem_ratio = (mib['ours'] / mib['timm']
                      if None not in mib.values() and mib['timm'] else None)
         print(f'| ViT-{arch[0].upper()}/14 reg4 | {grid[0]} x {grid[1]} | '
               f"{ms['ours']:.1f} | {ms['timm']:.1f} | "
-              f"{ms['ours'] / ms['timm']:.3f} | {fmt(mib['ours'])} | "
-              f"{fmt(mib['timm'])} | {fmt(mem_ratio, '.3f')} | {diff:.2e} |")
+              f"{ms['ours'] / ms['timm']:.3f} | {fmt(cpu_ms['ours'])} | "
+              f"{fmt(cpu_ms['timm'])} | {fmt(cpu_ratio, '.3f')} | "
+              f"{fmt(mib['ours'])} | {fmt(mib['timm'])} | "
+              f"{fmt(mem_ratio, '.3f')} | {diff:.2e} |")
 
 
 if __name__ == '__main__':
