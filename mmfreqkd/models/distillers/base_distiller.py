@@ -104,9 +104,9 @@ class BaseDistiller(BaseModel):
                     f'{self.teacher_weights_hint} or set '
                     'model.allow_random_teacher=True for a smoke test.')
             MMLogger.get_current_instance().warning(
-                'model.allow_random_teacher=True: the teacher keeps its random '
-                'initialisation. The distilled student is meaningless; use '
-                'this for tests and the quick start only.')
+                'model.allow_random_teacher=True: the teacher keeps its '
+                'random initialisation. The distilled student is '
+                'meaningless; use this for tests and the quick start only.')
             return
         init_cfg = teacher['init_cfg']
         checkpoint = init_cfg['checkpoint'] if isinstance(init_cfg, dict) \
@@ -153,7 +153,9 @@ class BaseDistiller(BaseModel):
         untrained = set(module._untrained_keys())
         missing = incompatible_keys.missing_keys
         missing[:] = [k for k in missing if k not in untrained]
-        trained_missing = [k for k in missing if 'num_batches_tracked' not in k]
+        trained_missing = [
+            k for k in missing if 'num_batches_tracked' not in k
+        ]
         if trained_missing or incompatible_keys.unexpected_keys:
             raise RuntimeError(
                 f'The checkpoint does not match this {type(module).__name__}. '
@@ -164,7 +166,8 @@ class BaseDistiller(BaseModel):
                 'pairs and connectors) is the one the checkpoint was trained '
                 'with.')
 
-    def export_student(self, lora_scale: float = 0.5) -> Dict[str, torch.Tensor]:
+    def export_student(self,
+                       lora_scale: float = 0.5) -> Dict[str, torch.Tensor]:
         """State dict of the student alone, ready for a downstream model.
 
         Args:
