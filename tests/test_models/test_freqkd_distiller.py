@@ -1,0 +1,228 @@
+"""FreqKDDistiller: what trains, what is saved, what is exported."""
+import copy
+
+import pytest
+import torch
+from mmengine.optim import OptimWrapper
+from mmengine.registry import MODELS, DefaultScope
+from mmengine.runner import load_state_dict
+
+import mmfreqkd  # noqa: F401
+from mmfreqkd.models.lora import LoRALinear
+
+TINY_ARCH = dict(embed_dims=32, num_layers=4, num_heads=2,
+                 feedforward_channels=64)
+
+
+def tiny_vit(**kwargs):
+    return dict(type='DINOv2ViT', arch=TINY_ARCH, out_indices=(1, 3),
+                layer_scale_init_value=1.0, **kwargs)
+
+
+def build_distiller(student=None, lora=dict(rank=4, alpha=8, dropout=0.0),
+                    pairs=None, loss=None, **kwargs):
+    cfg = dict(
+        type='FreqKDDistiller',
+        data_preprocessor=dict(
+            type='PairedDataPreprocessor', rgb_mean=[0., 0., 0.],
+            rgb_std=[1., 1., 1.], ir_mean=[0., 0., 0.], ir_std=[1., 1., 1.],
+            bgr_to_rgb=False, pad_size_divisor=14),
+        teacher=tiny_vit(frozen=True),
+        student=student or tiny_vit(),
+        student_lora=lora,
+        distill_pairs=pairs or [
+            dict(name='block1', teacher_index=0, student_index=0),
+            dict(name='block3', teacher_index=1, student_index=1, weight=0.5),
+        ],
+        loss=loss or dict(type='FreqDecoupledLoss'))
+    cfg.setdefault('allow_random_teacher', True)
+    cfg.update(kwargs)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return MODELS.build(cfg)
+
+
+def paired_batch(batch_size=2, size=(42, 56), seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return dict(
+        rgb=torch.randn(batch_size, 3, *size, generator=gen),
+        ir=torch.randn(batch_size, 3, *size, generator=gen))
+
+
+def train_one_step(model, inputs, lr=0.05):
+    optim = OptimWrapper(torch.optim.SGD(
+        [p for p in model.parameters() if p.requires_grad], lr=lr))
+    model.train()
+    losses = model(inputs, mode='loss')
+    optim.update_params(sum(losses.values()))
+    return losses
+
+
+def test_loss_names_and_pair_weights():
+    model = build_distiller()
+    inputs = paired_batch()
+    losses = model(inputs, mode='loss')
+    assert set(losses) == {'loss_block1_low', 'loss_block1_high',
+                           'loss_block3_low', 'loss_block3_high'}
+    # the pair weight scales the loss of the library exactly
+    t_feats = model.teacher(inputs['rgb'])
+    s_feats = model.student(inputs['ir'])
+    direct = model.loss(s_feats[1], t_feats[1])
+    torch.testing.assert_close(losses['loss_block3_low'],
+                               0.5 * direct['loss_low'])
+    torch.testing.assert_close(losses['loss_block3_high'],
+                               0.5 * direct['loss_high'])
+
+
+def test_one_iteration_trains_only_adapters_and_keeps_teacher():
+    model = build_distiller()
+    before = copy.deepcopy(model.state_dict(keep_vars=False))
+    full_before = {k: v.clone() for k, v in
+                   torch.nn.Module.state_dict(model).items()}
+    train_one_step(model, paired_batch())
+    after = torch.nn.Module.state_dict(model)
+    changed = {k for k in after if not torch.equal(after[k], full_before[k])}
+    assert changed, 'nothing trained'
+    # only LoRA B matrices move in the first step (A gets no gradient while
+    # B is zero), never the teacher nor the student's base weights
+    assert all('.lora_' in k and k.startswith('student.') for k in changed)
+    assert all(not k.startswith('teacher.') for k in changed)
+    assert model.teacher.training is False
+    assert not any(p.requires_grad for p in model.teacher.parameters())
+    assert set(before) == {k for k in after if '.lora_' in k}
+
+
+def test_teacher_runs_without_gradients_and_stays_in_eval():
+    model = build_distiller()
+    model.train()
+    assert model.training and model.student.training
+    assert not model.teacher.training
+    feats = model.extract_teacher_feats(paired_batch()['rgb'])
+    assert all(not f.requires_grad for f in feats)
+
+
+def test_checkpoint_holds_no_teacher_and_loads_back():
+    model = build_distiller()
+    train_one_step(model, paired_batch())
+    state = model.state_dict()
+    assert not any(k.startswith('teacher.') for k in state)
+    assert all('.lora_' in k for k in state)
+    # a fresh distiller (new random adapters) loads the checkpoint exactly
+    other = build_distiller()
+    other.student.load_state_dict(
+        {k: v for k, v in torch.nn.Module.state_dict(model.student).items()
+         if '.lora_' not in k}, strict=False)
+    other.teacher.load_state_dict(model.teacher.state_dict())
+    load_state_dict(other, state, strict=True)
+    inputs = paired_batch(seed=1)
+    model.eval()
+    other.eval()
+    for a, b in zip(model(inputs), other(inputs)):
+        torch.testing.assert_close(a, b)
+
+
+def test_loading_a_mismatched_checkpoint_names_the_keys():
+    model = build_distiller()
+    state = model.state_dict()
+    missing_key = sorted(state)[0]
+    del state[missing_key]
+    state['student.blocks.0.attn.qkv.lora_C'] = torch.zeros(1)
+    with pytest.raises(RuntimeError) as exc:
+        load_state_dict(build_distiller(), state)
+    assert missing_key in str(exc.value)
+    assert 'lora_C' in str(exc.value)
+
+
+def test_predict_returns_per_sample_losses_matching_the_batch_loss():
+    model = build_distiller().eval()
+    inputs = paired_batch(batch_size=3)
+    with torch.no_grad():
+        batch = model(inputs, mode='loss')
+        samples = model(inputs, mode='predict')
+    assert len(samples) == 3
+    for key, value in batch.items():
+        per_sample = torch.stack([s[key] for s in samples])
+        torch.testing.assert_close(per_sample.mean(), value)
+
+
+def test_resnet_student_with_connectors():
+    resnet = dict(type='mmdet.ResNet', depth=18, num_stages=4,
+                  out_indices=(1, 3), norm_eval=False)
+    pairs = [
+        dict(name='block1_c3', teacher_index=0, student_index=0,
+             connector=dict(type='FeatureConnector', in_channels=128,
+                            out_channels=32)),
+        dict(name='block3_c5', teacher_index=1, student_index=1,
+             connector=dict(type='FeatureConnector', in_channels=512,
+                            out_channels=32)),
+    ]
+    model = build_distiller(student=resnet, lora=None, pairs=pairs)
+    conv_before = model.connectors['block1_c3'].proj.weight.clone()
+    train_one_step(model, paired_batch(size=(56, 70)))
+    assert not torch.equal(conv_before,
+                           model.connectors['block1_c3'].proj.weight)
+    state = model.state_dict()
+    assert any(k.startswith('connectors.block1_c3.') for k in state)
+    # a fully trained student is saved whole, BN statistics included
+    assert 'student.bn1.running_mean' in state
+    assert not any(k.startswith('teacher.') for k in state)
+
+
+def test_missing_connector_is_reported():
+    resnet = dict(type='mmdet.ResNet', depth=18, out_indices=(1, 3))
+    model = build_distiller(student=resnet, lora=None, pairs=[
+        dict(name='c3', teacher_index=0, student_index=0)])
+    with pytest.raises(ValueError, match='FeatureConnector'):
+        model(paired_batch(), mode='loss')
+
+
+def test_teacher_without_weights_needs_explicit_opt_in(tmp_path):
+    with pytest.raises(ValueError, match='allow_random_teacher'):
+        build_distiller(allow_random_teacher=False)
+    cfg_teacher = tiny_vit(frozen=True, init_cfg=dict(
+        type='Pretrained', checkpoint=str(tmp_path / 'absent.pth')))
+    with pytest.raises(FileNotFoundError, match='absent.pth'):
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            MODELS.build(dict(
+                type='FreqKDDistiller', teacher=cfg_teacher,
+                student=tiny_vit(),
+                distill_pairs=[dict(name='b', teacher_index=0,
+                                    student_index=0)]))
+
+
+def test_export_merges_lora_and_loads_into_an_mmdet_backbone(tmp_path):
+    model = build_distiller()
+    for _ in range(2):  # two steps: both LoRA factors become non-zero
+        train_one_step(model, paired_batch(), lr=0.5)
+    lora = model.student.blocks[0].attn.qkv
+    assert isinstance(lora, LoRALinear) and lora.lora_A.abs().sum() > 0
+    path = tmp_path / 'student.pth'
+    torch.save(dict(state_dict={
+        'backbone.' + k: v
+        for k, v in model.export_student(lora_scale=1.0).items()
+    }), path)
+
+    from mmdet.registry import MODELS as MMDET_MODELS
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        backbone = MMDET_MODELS.build(tiny_vit(init_cfg=dict(
+            type='Pretrained', checkpoint=str(path), prefix='backbone.')))
+    backbone.init_weights()
+    model.eval()
+    backbone.eval()
+    ir = paired_batch(seed=2)['ir']
+    with torch.no_grad():
+        for exported, student in zip(backbone(ir), model.student(ir)):
+            torch.testing.assert_close(exported, student, rtol=1e-4,
+                                       atol=1e-5)
+    # the distiller keeps its adapters: exporting does not merge in place
+    assert isinstance(model.student.blocks[0].attn.qkv, LoRALinear)
+
+
+def test_export_scale_zero_is_the_base_model():
+    model = build_distiller()
+    base = {k: v.clone() for k, v in torch.nn.Module.state_dict(
+        model.student).items() if '.lora_' not in k}
+    train_one_step(model, paired_batch(), lr=0.5)
+    exported = model.export_student(lora_scale=0.0)
+    assert set(exported) == set(base)
+    for key, value in base.items():
+        torch.testing.assert_close(exported[key], value)
