@@ -251,9 +251,13 @@ def test_half_precision_maps_are_computed_in_float32():
     out = FreqDecoupledLoss()(student.bfloat16(), teacher.bfloat16())
     reference = FreqDecoupledLoss()(student.bfloat16().float(),
                                     teacher.bfloat16().float())
+    mixed = FreqDecoupledLoss()(student, teacher.bfloat16())
     for key, value in out.items():
-        assert value.dtype == torch.float32
+        assert value.dtype == mixed[key].dtype == torch.float32
         torch.testing.assert_close(value, reference[key])
+    torch.testing.assert_close(
+        mixed['loss_low'],
+        FreqDecoupledLoss()(student, teacher.bfloat16().float())['loss_low'])
 
 
 def test_built_from_config_with_a_splitter_instance():

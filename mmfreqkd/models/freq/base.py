@@ -16,9 +16,9 @@ class BaseBandSplitter(nn.Module):
     computes half-precision maps in float32 and returns their dtype.
 
     Splitters have no parameters. Operators that depend only on the map size
-    (masks, matrices) are built on first use and cached per
-    ``(name, H, W, device, dtype)`` in :attr:`operator_cache`, which holds at
-    most ``max_cached`` entries (least recently used dropped first).
+    (masks, matrices) are built on first use and cached per size, device and
+    dtype in :attr:`operator_cache`, which holds at most ``max_cached``
+    entries (least recently used dropped first).
     """
 
     max_cached = 16

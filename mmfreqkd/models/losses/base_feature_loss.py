@@ -57,7 +57,10 @@ class BaseFeatureLoss(nn.Module):
 
     def prepare(self, student: torch.Tensor, teacher: torch.Tensor
                 ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Check the pair, compute half precision in float32, standardise.
+        """Check the pair, bring it to one dtype, standardise.
+
+        Both maps are cast to their promoted dtype, at least float32 (a
+        bfloat16 teacher next to a float32 student gives float32 maps).
 
         Args:
             student (Tensor): (B, C, H, W).
@@ -79,12 +82,14 @@ class BaseFeatureLoss(nn.Module):
                 f'{name}: student map {tuple(student.shape)} and teacher map '
                 f'{tuple(teacher.shape)} differ in shape; project or resize '
                 'the student map first')
-        prepared = []
-        for x in (student, teacher):
-            if x.dtype in (torch.float16, torch.bfloat16):
-                x = x.float()
-            prepared.append(standardize_features(x) if self.standardize else x)
-        return prepared[0], prepared[1]
+        dtype = torch.promote_types(student.dtype, teacher.dtype)
+        if dtype in (torch.float16, torch.bfloat16):
+            dtype = torch.float32
+        student, teacher = student.to(dtype), teacher.to(dtype)
+        if self.standardize:
+            student = standardize_features(student)
+            teacher = standardize_features(teacher)
+        return student, teacher
 
     def forward(self, student: torch.Tensor,
                 teacher: torch.Tensor) -> Dict[str, torch.Tensor]:

@@ -27,11 +27,20 @@ def mse_distance(student: torch.Tensor, teacher: torch.Tensor,
     return _reduce((student - teacher).square(), reduction)
 
 
+def log_abs1p(x: torch.Tensor) -> torch.Tensor:
+    """``log(1 + |x|)``.
+
+    Computed as ``log(|x| + 1)``: on CPU several times faster than
+    ``torch.log1p`` and within float rounding of ``1 + |x|`` (1.2e-7 in
+    float32) of it.
+    """
+    return torch.log(x.abs().add_(1))
+
+
 def log_mse_distance(student: torch.Tensor, teacher: torch.Tensor,
                      reduction: str) -> torch.Tensor:
-    """MSE between ``log1p(|student|)`` and ``log1p(|teacher|)``."""
-    return mse_distance(
-        torch.log1p(student.abs()), torch.log1p(teacher.abs()), reduction)
+    """MSE between ``log(1 + |student|)`` and ``log(1 + |teacher|)``."""
+    return mse_distance(log_abs1p(student), log_abs1p(teacher), reduction)
 
 
 def l1_distance(student: torch.Tensor, teacher: torch.Tensor,
