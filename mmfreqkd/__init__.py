@@ -8,6 +8,7 @@ of another OpenMMLab project needs.
 """
 from . import compat  # noqa: F401  (checkpoint loading under torch >= 2.6)
 from . import datasets, evaluation, models  # noqa: F401  (registration)
+from . import engine  # noqa: F401  (hooks)
 from .version import __version__
 
 __all__ = ['__version__']

@@ -2,5 +2,9 @@
 from .base_distiller import BaseDistiller
 from .freqkd_distiller import FreqKDDistiller
 from .logit_distiller import LogitDistiller
+from .teacher_feature_cache import TeacherFeatureCache
 
-__all__ = ['BaseDistiller', 'FreqKDDistiller', 'LogitDistiller']
+__all__ = [
+    'BaseDistiller', 'FreqKDDistiller', 'LogitDistiller',
+    'TeacherFeatureCache'
+]

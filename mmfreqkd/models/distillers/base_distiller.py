@@ -14,6 +14,15 @@ from ..lora import inject_lora, mark_only_lora_trainable, merge_lora
 TEACHER_DTYPES = ('auto', 'bfloat16', 'float16', 'float32')
 
 
+def autocast_disabled(device: torch.device) -> ContextManager:
+    """A region where autocast is off on ``device`` (float32 stays float32
+    inside an enclosing mixed-precision region); a no-op on devices without
+    autocast support."""
+    if not torch.amp.is_autocast_available(device.type):
+        return nullcontext()
+    return torch.autocast(device.type, enabled=False)
+
+
 def has_pretrained_weights(cfg: dict) -> bool:
     """Whether a model config loads weights through a ``Pretrained``
     ``init_cfg`` (alone or in a list) that names a checkpoint."""
@@ -124,12 +133,13 @@ class BaseDistiller(BaseModel):
 
     def teacher_autocast(self, device: torch.device) -> ContextManager:
         """Autocast context of the teacher forward on ``device``, following
-        ``teacher_dtype`` (a no-op for float32)."""
+        ``teacher_dtype``; float32 disables autocast, so that the teacher
+        stays in float32 inside a mixed-precision region of the student."""
         dtype = self.teacher_dtype
         if dtype == 'auto':
             dtype = 'bfloat16' if device.type == 'cuda' else 'float32'
         if dtype == 'float32':
-            return nullcontext()
+            return autocast_disabled(device)
         return torch.autocast(device.type, dtype=getattr(torch, dtype))
 
     # ------------------------------------------------------------ checkpoints

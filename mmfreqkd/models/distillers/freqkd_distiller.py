@@ -4,9 +4,10 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from mmengine.registry import MODELS
 
-from .base_distiller import BaseDistiller
+from .base_distiller import BaseDistiller, autocast_disabled
 from .feature_pairs import (build_connectors, feature_pair_losses,
                             parse_feature_pairs)
+from .teacher_feature_cache import TeacherFeatureCache
 
 ForwardResults = Union[Dict[str, torch.Tensor], List[Dict[str, torch.Tensor]],
                        Tuple[torch.Tensor, ...]]
@@ -58,7 +59,18 @@ class FreqKDDistiller(BaseDistiller):
         teacher_dtype (str): Precision of the teacher forward: ``'auto'``
             (bfloat16 autocast on CUDA, float32 elsewhere), ``'bfloat16'``,
             ``'float16'`` or ``'float32'``. Teacher maps are returned in
-            float32 either way.
+            float32 either way. The losses are always computed in float32,
+            outside any autocast region (e.g. that of ``--amp``).
+        teacher_feature_cache (dict, optional): Keep the teacher's maps of
+            each sample and skip the teacher for samples seen before:
+            keyword arguments of :class:`TeacherFeatureCache` (``max_items``
+            required; ``device``, ``dtype``, ``extra_key_fields``,
+            ``safe_transforms``). Only valid when the RGB image is a function
+            of its file, size, scale, flip and batch padding: the pipelines
+            must be checked first, by ``custom_hooks =
+            [dict(type='TeacherFeatureCacheHook')]`` in a runner or by
+            ``distiller.teacher_cache.check_pipeline(pipeline)``. Defaults to
+            None (no cache).
         allow_random_teacher (bool): Accept a teacher without pretrained
             weights (tests and the CPU quick start only); a warning is logged.
         data_preprocessor (dict, optional): Defaults to
@@ -79,6 +91,7 @@ class FreqKDDistiller(BaseDistiller):
                  loss: dict = dict(type='FreqDecoupledLoss'),
                  student_lora: Optional[dict] = None,
                  teacher_dtype: str = 'auto',
+                 teacher_feature_cache: Optional[dict] = None,
                  allow_random_teacher: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
@@ -100,34 +113,87 @@ class FreqKDDistiller(BaseDistiller):
         self.connectors = build_connectors(self.distill_pairs)
         self.loss = MODELS.build({**loss, 'reduction': 'mean'})
         self.per_sample_loss = MODELS.build({**loss, 'reduction': 'none'})
+        self.teacher_cache = None if teacher_feature_cache is None else \
+            TeacherFeatureCache(**teacher_feature_cache)
 
     # ---------------------------------------------------------------- forward
-    def extract_teacher_feats(self, rgb: torch.Tensor) -> Tuple[torch.Tensor]:
-        """Teacher maps of the RGB batch (B, 3, H, W), in float32."""
+    def run_teacher(self, rgb: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Teacher maps of the RGB batch (B, 3, H, W) in the dtype the
+        teacher returns under :meth:`teacher_autocast`."""
         with torch.no_grad(), self.teacher_autocast(rgb.device):
-            feats = self.teacher(rgb)
-        return tuple(f.float() for f in feats)
+            return tuple(self.teacher(rgb))
+
+    def extract_teacher_feats(
+            self,
+            rgb: torch.Tensor,
+            data_samples: Optional[list] = None) -> Tuple[torch.Tensor, ...]:
+        """Teacher maps of the RGB batch (B, 3, H, W), in float32.
+
+        With a teacher feature cache and ``data_samples`` (whose metainfo
+        gives the cache keys), only the samples not cached yet go through
+        the teacher.
+        """
+        cache = self.teacher_cache
+        if cache is None or data_samples is None:
+            return tuple(f.float() for f in self.run_teacher(rgb))
+        if not cache.pipeline_checked:
+            raise RuntimeError(
+                'model.teacher_feature_cache is set but no data pipeline was '
+                'checked for it: add custom_hooks = [dict(type='
+                "'TeacherFeatureCacheHook')] to the config, or call "
+                'distiller.teacher_cache.check_pipeline(pipeline)')
+        if len(data_samples) != rgb.shape[0]:
+            raise ValueError(f'{len(data_samples)} data samples for a batch '
+                             f'of {rgb.shape[0]} RGB images')
+        keys = [cache.key(sample.metainfo) for sample in data_samples]
+        entries = cache.lookup(keys)
+        missing = [i for i, entry in enumerate(entries) if entry is None]
+        if len(missing) == len(keys):
+            feats = self.run_teacher(rgb)
+            cache.store(keys, feats)
+            return tuple(f.float() for f in feats)
+        if missing:
+            feats = self.run_teacher(rgb[missing])
+            cache.store([keys[i] for i in missing], feats)
+            for row, index in enumerate(missing):
+                entries[index] = tuple(f[row] for f in feats)
+        return tuple(
+            torch.stack([
+                entry[level].to(rgb.device, torch.float32, non_blocking=True)
+                for entry in entries
+            ]) for level in range(len(entries[0])))
 
     def extract_student_feats(self, ir: torch.Tensor) -> Tuple[torch.Tensor]:
         """Student maps of the IR batch (B, C_ir, H, W)."""
         return tuple(self.student(ir))
 
-    def compute_losses(self, inputs: Dict[str, torch.Tensor],
-                       per_sample: bool = False) -> Dict[str, torch.Tensor]:
+    def compute_losses(self,
+                       inputs: Dict[str, torch.Tensor],
+                       per_sample: bool = False,
+                       data_samples: Optional[list] = None
+                       ) -> Dict[str, torch.Tensor]:
         """Distillation losses of a paired batch.
+
+        The feature losses run in float32 with autocast disabled, whatever
+        precision the models ran in.
 
         Args:
             inputs (dict): ``rgb`` (B, 3, H, W) and ``ir`` (B, C_ir, H, W).
             per_sample (bool): Return (B,) losses instead of scalars.
+            data_samples (list, optional): The batch's data samples; needed
+                by the teacher feature cache.
 
         Returns:
             dict[str, Tensor]: ``loss_<pair>_<term>`` for every pair and term.
         """
-        teacher_feats = self.extract_teacher_feats(inputs['rgb'])
+        teacher_feats = self.extract_teacher_feats(inputs['rgb'],
+                                                   data_samples)
         student_feats = self.extract_student_feats(inputs['ir'])
         loss_fn = self.per_sample_loss if per_sample else self.loss
-        return feature_pair_losses(self.distill_pairs, self.connectors,
-                                   loss_fn, student_feats, teacher_feats)
+        with autocast_disabled(inputs['ir'].device):
+            return feature_pair_losses(
+                self.distill_pairs, self.connectors, loss_fn,
+                tuple(f.float() for f in student_feats), teacher_feats)
 
     def forward(self,
                 inputs: Dict[str, torch.Tensor],
@@ -138,16 +204,18 @@ class FreqKDDistiller(BaseDistiller):
         Args:
             inputs (dict): ``rgb`` (B, 3, H, W) and ``ir`` (B, C_ir, H, W)
                 from :class:`PairedDataPreprocessor`.
-            data_samples (list, optional): Unused, kept for the runner.
+            data_samples (list, optional): Data samples of the batch; their
+                metainfo keys the teacher feature cache, if any.
             mode (str): ``'loss'``: dict of scalar losses for training;
                 ``'predict'``: one dict of per-sample losses for each image,
                 consumed by :class:`DistillationLossMetric` in validation;
                 ``'tensor'``: the student's maps of the IR batch.
         """
         if mode == 'loss':
-            return self.compute_losses(inputs)
+            return self.compute_losses(inputs, data_samples=data_samples)
         if mode == 'predict':
-            losses = self.compute_losses(inputs, per_sample=True)
+            losses = self.compute_losses(
+                inputs, per_sample=True, data_samples=data_samples)
             batch_size = inputs['ir'].shape[0]
             return [{k: v[i].detach() for k, v in losses.items()}
                     for i in range(batch_size)]

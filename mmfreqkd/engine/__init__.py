@@ -1,0 +1,2 @@
+"""Runner extensions: hooks."""
+from . import hooks  # noqa: F401  (registration)
