@@ -164,3 +164,25 @@ def test_input_errors():
             dict(inputs=dict(rgb=rgb * 2,
                              ir=[random_image(3, 14, 14, 1),
                                  random_image(1, 14, 14, 1)])))
+
+
+def test_same_size_batch_is_processed_as_one_tensor():
+    """Images of one size take the stacked path; the result is the
+    per-image reference, padding included."""
+    rgb = [random_image(3, 512 // 16, 640 // 16, seed) for seed in range(3)]
+    ir = [random_image(3, 512 // 16, 640 // 16, 7 + seed) for seed in
+          range(3)]
+    preprocessor = PairedDataPreprocessor(
+        rgb_mean=RGB_MEAN, rgb_std=RGB_STD, ir_mean=[90.0], ir_std=[30.0],
+        pad_value=-1.0)
+    out = preprocessor(dict(inputs=dict(rgb=rgb, ir=ir)))
+    assert out['inputs']['rgb'].shape == (3, 3, 42, 42)  # 32 x 40 -> 42 x 42
+    for index in range(3):
+        np.testing.assert_allclose(
+            out['inputs']['rgb'][index].numpy(),
+            expected(rgb[index], RGB_MEAN, RGB_STD, True, (42, 42), -1.0),
+            rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            out['inputs']['ir'][index].numpy(),
+            expected(ir[index], [90.0], [30.0], True, (42, 42), -1.0),
+            rtol=1e-5, atol=1e-5)

@@ -3,6 +3,7 @@ import math
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseDataPreprocessor
 from mmengine.registry import MODELS
 from mmengine.structures import BaseDataElement
@@ -145,23 +146,45 @@ class PairedDataPreprocessor(BaseDataPreprocessor):
                size: Tuple[int, int]) -> torch.Tensor:
         """Stack, convert, normalise and pad the images of one modality.
 
+        Images of one size (the usual case) are stacked, moved to the
+        device in one copy and processed as one tensor; images of different
+        sizes are copied one by one into the padded batch.
+
         Args:
             images (list[Tensor]): ``(C, h_i, w_i)`` images.
             modality (str): ``'rgb'`` or ``'ir'``.
             size (tuple[int, int]): Padded ``(H, W)``.
 
         Returns:
-            Tensor: ``(B, C, H, W)`` float32.
+            Tensor: ``(B, C, H, W)`` float32 on the model's device.
         """
         channels = images[0].shape[0]
         if modality == 'rgb' and channels != 3:
             raise ValueError('PairedDataPreprocessor: RGB images must have 3 '
                              f'channels, got {channels}')
         height, width = size
+        if all(image.shape == images[0].shape for image in images):
+            batch = self.cast_data(torch.stack(images)).float()
+            batch = self._convert_and_normalize(batch, modality)
+            pad_h, pad_w = height - batch.shape[2], width - batch.shape[3]
+            return F.pad(batch, (0, pad_w, 0, pad_h), value=self.pad_value)
+        images = self.cast_data(images)
         batch = images[0].new_zeros((len(images), channels, height, width),
                                     dtype=torch.float32)
         for index, image in enumerate(images):
             batch[index, :, :image.shape[1], :image.shape[2]] = image
+        batch = self._convert_and_normalize(batch, modality)
+        heights = batch.new_tensor([image.shape[1] for image in images])
+        widths = batch.new_tensor([image.shape[2] for image in images])
+        rows = torch.arange(height, device=batch.device) < heights[:, None]
+        cols = torch.arange(width, device=batch.device) < widths[:, None]
+        valid = (rows[:, :, None] & cols[:, None, :])[:, None]
+        return torch.where(valid, batch, batch.new_tensor(self.pad_value))
+
+    def _convert_and_normalize(self, batch: torch.Tensor,
+                               modality: str) -> torch.Tensor:
+        """BGR to RGB and normalisation of a (B, C, H, W) float batch."""
+        channels = batch.shape[1]
         if self.bgr_to_rgb and channels == 3:
             batch = batch.flip(1)
         if self.normalize[modality]:
@@ -173,12 +196,7 @@ class PairedDataPreprocessor(BaseDataPreprocessor):
                     f'{mean.shape[0]} values but the {modality} images have '
                     f'{channels} channels')
             batch = (batch - mean) / std
-        heights = batch.new_tensor([image.shape[1] for image in images])
-        widths = batch.new_tensor([image.shape[2] for image in images])
-        rows = torch.arange(height, device=batch.device) < heights[:, None]
-        cols = torch.arange(width, device=batch.device) < widths[:, None]
-        valid = (rows[:, :, None] & cols[:, None, :])[:, None]
-        return torch.where(valid, batch, batch.new_tensor(self.pad_value))
+        return batch
 
     def _round_up(self, length: int) -> int:
         divisor = self.pad_size_divisor
@@ -197,7 +215,6 @@ class PairedDataPreprocessor(BaseDataPreprocessor):
             dict: ``inputs = dict(rgb=Tensor(B, 3, H, W),
             ir=Tensor(B, C_ir, H, W))`` and ``data_samples``.
         """
-        data = self.cast_data(data)
         inputs = data['inputs']
         if not isinstance(inputs, dict) or set(inputs) != set(MODALITIES):
             found = (f'keys {sorted(inputs)}' if isinstance(inputs, dict) else
@@ -222,7 +239,7 @@ class PairedDataPreprocessor(BaseDataPreprocessor):
             for modality in MODALITIES
         }
 
-        data_samples = data.get('data_samples')
+        data_samples = self.cast_data(data.get('data_samples'))
         if data_samples is not None:
             for index, sample in enumerate(data_samples):
                 if isinstance(sample, BaseDataElement):
