@@ -12,6 +12,7 @@ import argparse
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -29,7 +30,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='enable automatic mixed precision (needs a GPU)')
+        help='enable automatic mixed precision (needs a GPU): bfloat16 '
+        'where the GPU supports it, else float16; optim_wrapper.dtype in the '
+        'config takes precedence')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -60,8 +63,21 @@ def parse_args(argv=None):
     return args
 
 
+def amp_dtype() -> str:
+    """bfloat16 where the GPU supports it (Ampere and newer), else float16.
+
+    bfloat16 keeps the float32 exponent range, so activations cannot
+    overflow and the dynamic loss scale never has to back off.
+    """
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return 'bfloat16'
+    return 'float16'
+
+
 def enable_amp(cfg):
-    """Switch the optimizer wrapper to mmengine's AmpOptimWrapper."""
+    """Switch the optimizer wrapper to mmengine's AmpOptimWrapper, in
+    bfloat16 when supported (see :func:`amp_dtype`) unless the config sets
+    ``optim_wrapper.dtype``."""
     optim_type = cfg.optim_wrapper.get('type', 'OptimWrapper')
     if optim_type == 'AmpOptimWrapper':
         return
@@ -71,6 +87,7 @@ def enable_amp(cfg):
             f'config uses {optim_type!r}')
     cfg.optim_wrapper.type = 'AmpOptimWrapper'
     cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    cfg.optim_wrapper.setdefault('dtype', amp_dtype())
 
 
 def build_runner(args):
