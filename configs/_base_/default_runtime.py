@@ -1,4 +1,5 @@
-# Runtime shared by every mmfreqkd config.
+# Runtime shared by every mmfreqkd config. `custom_imports` lives here only:
+# mmengine refuses a key defined by two bases of one config.
 custom_imports = dict(imports=['mmfreqkd'], allow_failed_imports=False)
 
 default_hooks = dict(
