@@ -2,3 +2,4 @@
 from . import (backbones, connectors, data_preprocessors, distillers,  # noqa
                heads, losses)
 from . import freq  # noqa: F401  (band splitters)
+from . import necks  # noqa: F401  (ViT feature pyramids)
