@@ -1,0 +1,32 @@
+# Stage 2 on KAIST across architectures, baseline: MMDetection's Faster R-CNN
+# R50-FPN (1x schedule: SGD 0.02 for 16 images, 12 epochs, steps at 8 and 11)
+# with the ResNet-50 initialised from ImageNet, trained on infrared only (one
+# class, person). Paper: the FreqKD-initialised R50
+# (kaist_faster_rcnn_r50_fpn_freqkd.py) gains 1.0 AP@0.5 over this baseline.
+#
+# ImageNet weights come from `torchvision://resnet50`; offline, put
+# resnet50-0676ba61.pth into ~/.cache/torch/hub/checkpoints/ (or point
+# model.backbone.init_cfg.checkpoint at the file). With another total batch
+# than 16 (e.g. 4 GPUs x 2), add --auto-scale-lr to tools/train.py.
+_base_ = [
+    'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
+    '../_base_/datasets/kaist_ir_detection.py',
+    'mmdet::_base_/schedules/schedule_1x.py',
+    '../_base_/det_runtime.py',
+]
+
+model = dict(roi_head=dict(bbox_head=dict(num_classes=1)))
+
+train_dataloader = dict(batch_size=2)
+
+val_evaluator = [
+    dict(
+        type='CocoMetric',
+        ann_file={{_base_.val_evaluator.ann_file}},
+        metric='bbox',
+        format_only=False),
+    dict(
+        type='KAISTMissRateMetric',
+        ann_file={{_base_.val_evaluator.ann_file}}),
+]
+test_evaluator = val_evaluator

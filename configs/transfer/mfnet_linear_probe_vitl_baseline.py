@@ -1,0 +1,76 @@
+# Stage 2 on MFNet, baseline: the paper's linear probe. A frozen DINOv2
+# ViT-L/14-reg4 (plain DINOv2 weights) gives the maps of blocks 7, 15, 19, 21
+# and 23; LinearProbeHead projects each to 256 channels (1x1 conv), upsamples
+# them to the first map's size, concatenates, fuses (1x1 conv-BN-ReLU) and
+# classifies (1x1 conv) into the 9 MFNet classes. Only the head learns: AdamW
+# 1e-3, cosine decay, 20 epochs, 8 images per GPU, thermal input at its
+# native 480x640. Metric: mIoU over the 9 classes, unlabelled included
+# (`mIoU`, `mIoU_day`, `mIoU_night`); the FreqKD student
+# (mfnet_linear_probe_vitl_freqkd.py) gains 1.85 mIoU over this baseline.
+_base_ = [
+    '../_base_/datasets/mfnet_ir_segmentation.py',
+    '../_base_/seg_runtime.py',
+]
+
+dinov2_checkpoint = 'checkpoints/dinov2_vitl14_reg4_pretrain.pth'
+vit_blocks = (7, 15, 19, 21, 23)
+
+model = dict(
+    type='EncoderDecoder',
+    data_preprocessor=dict(
+        type='SegDataPreProcessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        # 480x640 -> 490x644, whole 14-pixel patches; the padding is cropped
+        # off the predictions again
+        size_divisor=14,
+        pad_val=0,
+        seg_pad_val=255),
+    backbone=dict(
+        type='DINOv2ViT',
+        arch='large',
+        num_register_tokens=4,
+        out_indices=vit_blocks,
+        frozen=True,
+        init_cfg=dict(type='Pretrained', checkpoint=dinov2_checkpoint)),
+    decode_head=dict(
+        type='LinearProbeHead',
+        in_channels=[1024] * len(vit_blocks),
+        in_index=list(range(len(vit_blocks))),
+        proj_channels=256,
+        channels=256,
+        dropout_ratio=0.0,
+        num_classes=9,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        align_corners=False,
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))
+
+train_dataloader = dict(batch_size=8)
+
+val_evaluator = dict(_delete_=True, type='MFNetIoUMetric')
+test_evaluator = dict(_delete_=True, type='MFNetIoUMetric')
+
+# Only the head has trainable parameters (the backbone is frozen).
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4))
+
+max_epochs = 20
+train_cfg = dict(
+    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+param_scheduler = [
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs,
+        eta_min=0.0,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        convert_to_iter_based=True)
+]

@@ -1,0 +1,62 @@
+# Stage 2 on MFNet, baseline, full fine-tuning: MMSegmentation's ViT UPerNet
+# (MultiLevelNeck resampling four maps by 4, 2, 1, 1/2; UPerHead; FCN
+# auxiliary head) on a DINOv2 ViT-L/14-reg4 with plain DINOv2 weights, blocks
+# 7, 15, 19 and 23, thermal input at its native 480x640. The paper reports the
+# linear probe (mfnet_linear_probe_vitl_*.py); this recipe is ours: AdamW
+# 1e-4, weight decay 0.01, backbone learning rate x0.1, 100-iteration linear
+# warm-up then linear (poly 1.0) decay, 20 epochs, 8 images per GPU.
+_base_ = [
+    'mmseg::_base_/models/upernet_vit-b16_ln_mln.py',
+    '../_base_/datasets/mfnet_ir_segmentation.py',
+    '../_base_/seg_runtime.py',
+]
+
+dinov2_checkpoint = 'checkpoints/dinov2_vitl14_reg4_pretrain.pth'
+vit_blocks = (7, 15, 19, 23)
+vit_channels = [1024] * len(vit_blocks)
+
+model = dict(
+    # the backbone's own init_cfg loads the weights
+    pretrained=None,
+    # 480x640 -> 490x644, whole 14-pixel patches; the padding is cropped off
+    # the predictions again
+    data_preprocessor=dict(size_divisor=14),
+    backbone=dict(
+        _delete_=True,
+        type='DINOv2ViT',
+        arch='large',
+        num_register_tokens=4,
+        out_indices=vit_blocks,
+        init_cfg=dict(type='Pretrained', checkpoint=dinov2_checkpoint)),
+    neck=dict(in_channels=vit_channels, out_channels=1024),
+    decode_head=dict(in_channels=vit_channels, num_classes=9),
+    auxiliary_head=dict(in_channels=1024, num_classes=9))
+
+train_dataloader = dict(batch_size=8)
+
+val_evaluator = dict(_delete_=True, type='MFNetIoUMetric')
+test_evaluator = dict(_delete_=True, type='MFNetIoUMetric')
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-4, weight_decay=0.01),
+    paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
+
+max_epochs = 20
+train_cfg = dict(
+    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+param_scheduler = [
+    dict(
+        type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
+        end=100),
+    dict(
+        type='PolyLR',
+        power=1.0,
+        eta_min=0.0,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        convert_to_iter_based=True)
+]
