@@ -9,5 +9,4 @@ default_hooks = dict(
     visualization=dict(type='DetVisualizationHook'))
 visualizer = dict(
     type='DetLocalVisualizer',
-    vis_backends={{_base_.vis_backends}},
-    name='visualizer')
+    vis_backends={{_base_.vis_backends}})

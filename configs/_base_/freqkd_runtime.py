@@ -4,7 +4,7 @@ _base_ = ['./default_runtime.py']
 
 default_scope = 'mmdet'
 visualizer = dict(
-    type='Visualizer', vis_backends={{_base_.vis_backends}}, name='visualizer')
+    type='Visualizer', vis_backends={{_base_.vis_backends}})
 default_hooks = dict(
     checkpoint=dict(save_best='distill/loss', rule='less'))
 val_evaluator = dict(type='DistillationLossMetric')

@@ -9,5 +9,4 @@ default_hooks = dict(
     visualization=dict(type='SegVisualizationHook'))
 visualizer = dict(
     type='SegLocalVisualizer',
-    vis_backends={{_base_.vis_backends}},
-    name='visualizer')
+    vis_backends={{_base_.vis_backends}})

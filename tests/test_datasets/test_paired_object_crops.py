@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from mmengine.registry import DefaultScope
 from mmpretrain.structures import DataSample
 
 from mmfreqkd.datasets import PairedObjectCropDataset
@@ -14,6 +15,15 @@ from mmfreqkd.datasets.paired_object_crops import overlap_fraction
 from mmfreqkd.datasets.transforms import (CropPairedBox,
                                           LoadPairedImageFromFile,
                                           PackPairedClsInputs)
+
+
+@pytest.fixture(autouse=True)
+def mmpretrain_scope():
+    """Build in the MMPretrain scope, as the classification configs do (an
+    earlier test's runner may have left another scope current)."""
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        yield
+
 
 WIDTH, HEIGHT = 64, 48
 

@@ -6,13 +6,22 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.registry import MODELS
+from mmengine.registry import MODELS, DefaultScope
 from mmpretrain.evaluation import Accuracy
 from mmpretrain.structures import DataSample
 
 import mmfreqkd  # noqa: F401
 from mmfreqkd.models.distillers import LogitDistiller
 from mmfreqkd.models.losses import FreqDecoupledLoss
+
+
+@pytest.fixture(autouse=True)
+def mmpretrain_scope():
+    """Build in the MMPretrain scope, as the classification configs do (an
+    earlier test's runner may have left another scope current)."""
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        yield
+
 
 NUM_CLASSES = 10
 
