@@ -13,9 +13,11 @@ def mmfreqkd_entries():
     """(registry, name) of every class the package registers, any registry."""
     import mmdet.registry
     import mmengine.registry
+    import mmpretrain.registry
     import mmseg.registry
     entries = []
-    for module in (mmengine.registry, mmdet.registry, mmseg.registry):
+    for module in (mmengine.registry, mmdet.registry, mmseg.registry,
+                   mmpretrain.registry):
         for attr in ('MODELS', 'DATASETS', 'TRANSFORMS', 'METRICS'):
             registry = getattr(module, attr)
             for name, cls in registry.module_dict.items():
@@ -27,8 +29,15 @@ def mmfreqkd_entries():
 def test_package_registers_modules():
     names = {name for _, name, _ in mmfreqkd_entries()}
     # the core pieces of each area of the package
-    assert {'FreqKDDistiller', 'FeatureConnector',
-            'DistillationLossMetric'} <= names
+    assert {
+        'DINOv2ViT', 'FFTRectSplitter', 'FreqDecoupledLoss', 'FiGKDLoss',
+        'FreqKDDistiller', 'LogitDistiller', 'FeatureConnector',
+        'PairedDataPreprocessor', 'KAISTDataset', 'FLIRAlignedDataset',
+        'MFNetDataset', 'LoadPairedImageFromFile', 'PairedGeometric',
+        'PackPairedDetInputs', 'PackPairedSegInputs', 'KAISTMissRateMetric',
+        'MFNetIoUMetric', 'LinearProbeHead', 'DistillationLossMetric',
+        'PairedObjectCropDataset'
+    } <= names
 
 
 @pytest.mark.parametrize('scope', ['mmdet', 'mmseg', 'mmpretrain'])
