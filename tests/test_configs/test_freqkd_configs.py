@@ -107,14 +107,14 @@ def test_quick_start_lowers_the_loss_and_exports(synthetic_roots, tmp_path):
     assert exported['meta']['lora_scale'] == 0.5
 
 
-def test_main_config_runs_on_synthetic_data_via_cfg_options(
+def test_main_config_runs_on_synthetic_data_via_cfg_options_and_resumes(
         synthetic_roots, tmp_path):
     root = synthetic_roots['kaist']
     blocks = '(1,2,3,4,5)'  # ViT-S blocks: the first six blocks only run
     work_dir = str(tmp_path / 'main')
-    train_tool.main([
-        osp.join(CONFIG_DIR, 'kaist_vit.py'), '--work-dir', work_dir,
-        '--cfg-options', 'model.teacher.arch=small', 'model.student.arch=small',
+    config = osp.join(CONFIG_DIR, 'kaist_vit.py')
+    options = [
+        'model.teacher.arch=small', 'model.student.arch=small',
         f'model.teacher.out_indices={blocks}',
         f'model.student.out_indices={blocks}', 'model.teacher.init_cfg=None',
         'model.student.init_cfg=None', 'model.allow_random_teacher=True',
@@ -122,9 +122,10 @@ def test_main_config_runs_on_synthetic_data_via_cfg_options(
         f'val_dataloader.dataset.data_root={root}',
         'train_dataloader.batch_size=3', 'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-        'train_cfg.max_epochs=1'
-    ])
+        'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False'
+    ]
+    train_tool.main([config, '--work-dir', work_dir, '--cfg-options'] +
+                    options + ['train_cfg.max_epochs=1'])
     scalars = read_scalars(work_dir)
     val = [s for s in scalars if 'distill/loss' in s]
     assert len(val) == 1
@@ -133,4 +134,15 @@ def test_main_config_runs_on_synthetic_data_via_cfg_options(
     for block in (7, 15, 19, 21, 23):
         assert f'distill/loss_block{block}_low' in val[0]
         assert f'distill/loss_block{block}_high' in val[0]
-    assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
+    first = torch.load(osp.join(work_dir, 'epoch_1.pth'), weights_only=False)
+    assert first['meta']['epoch'] == 1
+
+    # --resume (latest checkpoint of the work dir) continues with epoch 2
+    train_tool.main([config, '--work-dir', work_dir, '--resume',
+                     '--cfg-options'] + options + ['train_cfg.max_epochs=2'])
+    second = torch.load(osp.join(work_dir, 'epoch_2.pth'), weights_only=False)
+    assert second['meta']['epoch'] == 2
+    assert second['meta']['iter'] == 2 * first['meta']['iter']
+    assert set(second['state_dict']) == set(first['state_dict'])
+    assert any(not torch.equal(first['state_dict'][k], second['state_dict'][k])
+               for k in first['state_dict'])
