@@ -86,10 +86,20 @@ class LoRALinear(nn.Linear):
         return self.scaling * (self.lora_B @ self.lora_A)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(..., in) -> (..., out)."""
-        low_rank = F.linear(F.linear(self.lora_dropout(x), self.lora_A),
-                            self.lora_B)
-        return F.linear(x, self.weight, self.bias) + self.scaling * low_rank
+        """(..., in) -> (..., out).
+
+        The adapter's second product, its scale and the sum with the base
+        output are one ``addmm`` (no separate elementwise passes over the
+        (..., out) output).
+        """
+        base = F.linear(x, self.weight, self.bias)
+        hidden = F.linear(self.lora_dropout(x), self.lora_A)
+        out = torch.addmm(
+            base.reshape(-1, self.out_features),
+            hidden.reshape(-1, self.rank),
+            self.lora_B.t(),
+            alpha=self.scaling)
+        return out.view(base.shape)
 
     def extra_repr(self) -> str:
         return (f'{super().extra_repr()}, rank={self.rank}, '
