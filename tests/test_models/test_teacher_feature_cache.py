@@ -10,6 +10,7 @@ from mmengine.runner import Runner
 import mmfreqkd  # noqa: F401
 from mmfreqkd.datasets.synthetic import make_synthetic_dataset
 from mmfreqkd.models.distillers import TeacherFeatureCache
+from mmfreqkd.utils import load_config
 
 TINY_ARCH = dict(embed_dims=32, num_layers=4, num_heads=2,
                  feedforward_channels=64)
@@ -260,3 +261,14 @@ def test_hook_refuses_a_random_crop_before_training(tmp_path):
             dataset_wrapper=True)
     assert ('train_dataloader.dataset.dataset.pipeline[1]'
             in str(error.value))
+
+
+def test_quickstart_cache_config_passes_the_pipeline_check(repo_root):
+    cfg = load_config(f'{repo_root}/configs/freqkd/'
+                      'quickstart_kaist_vits_teacher_cache.py')
+    cache = TeacherFeatureCache(**cfg.model.teacher_feature_cache)
+    for loader in ('train_dataloader', 'val_dataloader'):
+        cache.check_pipeline(cfg[loader].dataset.pipeline, loader)
+    assert cfg.custom_hooks == [
+        dict(type='TeacherFeatureCacheHook', log_interval=9)
+    ]
