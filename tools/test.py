@@ -13,11 +13,11 @@ import os.path as osp
 
 from mmengine.config import DictAction
 from mmengine.evaluator import DumpResults
-from mmengine.registry import HOOKS, RUNNERS, DefaultScope
-from mmengine.runner import Runner
+from mmengine.registry import HOOKS, DefaultScope
 
 import mmfreqkd  # noqa: F401  (registers every module, checkpoint-load fix)
-from mmfreqkd.utils import exit_with_one_line_error, load_config
+from mmfreqkd.utils import (build_runner, exit_with_one_line_error,
+                            load_run_config)
 
 
 def parse_args(argv=None):
@@ -83,23 +83,15 @@ def enable_visualization(cfg, args):
             cfg.visualizer['save_dir'] = args.show_dir
 
 
-def build_runner(args):
-    cfg = load_config(args.config, args.cfg_options)
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+def build_runner_from_args(args):
+    cfg = load_run_config(args.config, args.cfg_options, args.work_dir,
+                          args.launcher)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out must be a .pkl file, got {args.out}')
@@ -111,7 +103,7 @@ def build_runner(args):
 @exit_with_one_line_error
 def main(argv=None):
     args = parse_args(argv)
-    runner = build_runner(args)
+    runner = build_runner_from_args(args)
     runner.test()
 
 

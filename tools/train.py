@@ -10,15 +10,13 @@ habits carry over::
 """
 import argparse
 import os
-import os.path as osp
 
 import torch
 from mmengine.config import DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import mmfreqkd  # noqa: F401  (registers every module, checkpoint-load fix)
-from mmfreqkd.utils import exit_with_one_line_error, load_config
+from mmfreqkd.utils import (build_runner, exit_with_one_line_error,
+                            load_run_config)
 
 
 def parse_args(argv=None):
@@ -90,15 +88,9 @@ def enable_amp(cfg):
     cfg.optim_wrapper.setdefault('dtype', amp_dtype())
 
 
-def build_runner(args):
-    cfg = load_config(args.config, args.cfg_options)
-    cfg.launcher = args.launcher
-    # work_dir priority: command line > config > ./work_dirs/<config name>
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+def build_runner_from_args(args):
+    cfg = load_run_config(args.config, args.cfg_options, args.work_dir,
+                          args.launcher)
     if args.amp:
         enable_amp(cfg)
     if args.auto_scale_lr:
@@ -112,15 +104,13 @@ def build_runner(args):
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+    return build_runner(cfg)
 
 
 @exit_with_one_line_error
 def main(argv=None):
     args = parse_args(argv)
-    runner = build_runner(args)
+    runner = build_runner_from_args(args)
     runner.train()
 
 

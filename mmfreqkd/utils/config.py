@@ -3,6 +3,8 @@ import os.path as osp
 from typing import Any, Dict, Optional
 
 from mmengine.config import Config
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
 
 def _check_key_exists(cfg: Config, dotted_key: str) -> None:
@@ -55,3 +57,41 @@ def load_config(path: str,
             _check_key_exists(cfg, key)
         cfg.merge_from_dict(cfg_options)
     return cfg
+
+
+def load_run_config(path: str,
+                    cfg_options: Optional[Dict[str, Any]] = None,
+                    work_dir: Optional[str] = None,
+                    launcher: str = 'none') -> Config:
+    """Load a config for a train or test run of the command-line tools.
+
+    Besides :func:`load_config`, sets the launcher and the work dir, taken
+    from (in this order) ``work_dir``, the config, or
+    ``./work_dirs/<config name>``.
+
+    Args:
+        path (str): Config file path.
+        cfg_options (dict, optional): ``--cfg-options`` overrides.
+        work_dir (str, optional): ``--work-dir`` of the command line.
+        launcher (str): ``--launcher`` of the command line.
+
+    Returns:
+        Config: The config, ready for :func:`build_runner`.
+    """
+    cfg = load_config(path, cfg_options)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(path))[0])
+    return cfg
+
+
+def build_runner(cfg: Config):
+    """Build the config's runner: ``runner_type`` from the ``RUNNERS``
+    registry when the config names one, mmengine's :class:`Runner`
+    otherwise."""
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
