@@ -327,3 +327,56 @@ def test_standardize_constant_maps_give_zeros(value):
 def test_standardize_rejects_bad_shape():
     with pytest.raises(ValueError, match='standardize_features'):
         standardize_features(torch.zeros(2, 3, 4))
+
+
+def explicit_matrix(splitter, height, width):
+    """The (HW, HW) matrix of the low pass, row k = low(e_k)."""
+    size = height * width
+    basis = torch.eye(size, dtype=torch.float64).reshape(
+        size, 1, height, width)
+    return splitter.low_pass(basis).reshape(size, size)
+
+
+@pytest.mark.parametrize('splitter', [
+    FFTRectSplitter(), FFTRectSplitter(cutoff=0.3, impl='fft'),
+    FFTRadialSplitter(), GaussianSplitter(), DCTSplitter(),
+    HaarDWTSplitter(), HaarDWTSplitter(levels=2)
+], ids=lambda s: type(s).__name__)
+@pytest.mark.parametrize('size', [(5, 6), (7, 9), (8, 4)])
+def test_low_pass_adjoint_is_the_transposed_matrix(splitter, size):
+    """``low_pass_adjoint`` against the transpose of the explicit matrix;
+    the splitters that declare themselves self-adjoint are symmetric."""
+    matrix = explicit_matrix(splitter, *size)
+    y = random_maps(*size, seed=1)
+    expected = (y.reshape(6, -1) @ matrix.T).reshape(y.shape)
+    torch.testing.assert_close(splitter.low_pass_adjoint(y), expected)
+    if splitter.self_adjoint:
+        torch.testing.assert_close(matrix, matrix.T)
+
+
+def test_multi_level_haar_on_odd_sizes_is_not_symmetric():
+    """Why Haar keeps the autograd adjoint: from the second level on, a
+    replicated edge row weighs twice in a block mean."""
+    matrix = explicit_matrix(HaarDWTSplitter(levels=2), 7, 9)
+    assert not torch.allclose(matrix, matrix.T)
+
+
+@pytest.mark.parametrize('length', [1, 2, 5, 6, 37, 46])
+@pytest.mark.parametrize('cutoff', [0.2, 0.5, 1.0])
+def test_rect_axis_factors_rebuild_the_complex_operator(length, cutoff):
+    """``ifft(diag(band) fft(I)) == U (diag(d) + i Y Z^T) U^T`` with
+    orthonormal U, gains 1 or 1/2, and an imaginary part of rank <= 2."""
+    splitter = FFTRectSplitter(cutoff=cutoff)
+    basis, gains, skew_left, skew_right = splitter.axis_factors(length)
+    band = np.fft.ifftshift(
+        FFTRectSplitter(cutoff=cutoff).shifted_mask(1, length)[0].numpy())
+    eye = np.eye(length)
+    expected = np.fft.ifft(band[:, None] * np.fft.fft(eye, axis=0), axis=0)
+    basis_np = basis.numpy()
+    rebuilt = basis_np @ (np.diag(gains.numpy()) + 1j * skew_left.numpy()
+                          @ skew_right.numpy().T) @ basis_np.T
+    np.testing.assert_allclose(rebuilt, expected, atol=1e-12)
+    torch.testing.assert_close(basis.T @ basis,
+                               torch.eye(basis.shape[1], dtype=basis.dtype))
+    assert set(np.round(gains.numpy(), 9)) <= {0.5, 1.0}
+    assert skew_left.shape[1] <= 2

@@ -22,6 +22,9 @@ class BaseBandSplitter(nn.Module):
     """
 
     max_cached = 16
+    #: True when :meth:`low_pass` is a symmetric operator on every (H, W)
+    #: plane, so that it is its own transpose (see :meth:`low_pass_adjoint`).
+    self_adjoint = False
 
     def __init__(self):
         super().__init__()
@@ -37,6 +40,27 @@ class BaseBandSplitter(nn.Module):
             Tensor: The low band, same shape and dtype as ``x``.
         """
         raise NotImplementedError
+
+    def low_pass_adjoint(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the transpose of the (linear) low-pass operator.
+
+        Fused losses need it to carry a gradient back through the split.
+        Symmetric splitters (``self_adjoint = True``) return
+        :meth:`low_pass`; the others take the vector-Jacobian product of
+        :meth:`low_pass`, which for a linear map is its transpose.
+
+        Args:
+            x (Tensor): Maps of shape (B, C, H, W), floating point.
+
+        Returns:
+            Tensor: ``L^T x``, same shape and dtype as ``x``.
+        """
+        if self.self_adjoint:
+            return self.low_pass(x)
+        with torch.enable_grad():
+            probe = torch.zeros_like(x, requires_grad=True)
+            low = self.low_pass(probe)
+        return torch.autograd.grad(low, probe, x)[0]
 
     def split(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Split ``x`` into its low and high bands.

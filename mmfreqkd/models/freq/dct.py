@@ -37,12 +37,15 @@ class DCTSplitter(BaseBandSplitter):
     is ``k / 2`` cycles per map, so ``cutoff`` keeps the same share of each
     axis' frequency range as in :class:`FFTRectSplitter`. Computed as
     ``E_H^T (E_H x E_W^T) E_W`` with the first ``kh`` (``kw``) rows ``E`` of
-    the DCT matrices, cached per (H, W, device, dtype).
+    the DCT matrices, cached per (H, W, device, dtype): an orthogonal
+    projection, hence symmetric (``self_adjoint``).
 
     Args:
         cutoff (float): Fraction of DCT coefficients kept along each axis, in
             (0, 1]. Default: 0.5.
     """
+
+    self_adjoint = True
 
     def __init__(self, cutoff: float = 0.5):
         super().__init__()

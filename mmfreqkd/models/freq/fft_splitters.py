@@ -45,8 +45,11 @@ class FFTMaskSplitter(BaseBandSplitter):
     """Base of the Fourier splitters: subclasses define the shifted mask.
 
     The low band goes through ``rfft2`` / ``irfft2`` with the cached gain of
-    :func:`half_spectrum_gain`.
+    :func:`half_spectrum_gain`. That gain is real and even, so the low pass is
+    a symmetric operator (``self_adjoint``).
     """
+
+    self_adjoint = True
 
     def shifted_mask(self, height: int, width: int) -> torch.Tensor:
         """Low-band mask (H, W) on the shifted spectrum, bool or float."""
@@ -80,24 +83,25 @@ class FFTRectSplitter(FFTMaskSplitter):
     (``low(low(x)) != low(x)``), while ``low + high == x`` holds.
 
     The rectangle is separable, so besides the FFT route (``impl='fft'``) the
-    same low band is ``Re(P_H x P_W^T)`` with the complex (n, n) matrices
-    ``P = ifft(diag(band) fft(I))`` of each axis (``impl='matmul'``, the
-    default). With ``P = A + iB`` (``A`` symmetric, ``B`` antisymmetric, both
-    acting only on the ``k ~ cutoff * n`` kept frequencies, so
-    ``A = G S G^T`` and ``B = G J G^T`` for an orthonormal real basis
-    ``G`` (n, k) and small ``S``, ``J`` (k, k)):
+    same low band is ``Re(P_H x P_W^T) = A_H x A_W - B_H x B_W^T`` with the
+    complex (n, n) matrices ``P = A + iB = ifft(diag(band) fft(I))`` of each
+    axis (``impl='matmul'``, the default). ``A`` is symmetric with the
+    eigen-decomposition ``U diag(d) U^T`` over the ``k ~ cutoff * n`` kept
+    frequencies (``d`` is 1, or 1/2 for the half-kept ``+-h`` waves), and
+    ``B``, antisymmetric, comes only from that unpaired frequency: it has
+    rank <= 2 inside the span of ``U``, ``B = U Y Z^T U^T``. Hence
 
-    ``low = A_H x A_W^T - B_H x B_W^T
-    = G_H (S_H C S_W^T - J_H C J_W^T) G_W^T`` with ``C = G_H^T x G_W``,
+    ``low = E_H (C - Y'_H (Z_H^T C Z_W) Y'_W^T) E_W^T`` with
+    ``C = U_H^T x U_W``, ``E = U diag(d)``, ``Y' = diag(d)^-1 Y``:
 
-    computed by four matrix products: all rows of all maps times
-    ``[G_W S_W^T, G_W J_W^T]`` (W, 2k_w) in one product, whose output is
-    already laid out as the (2H, k_w) stack of both terms; the batched
-    ``[S_H G_H^T, -J_H G_H^T]`` (k_h, 2H; columns interleaved to match),
-    which sums them; then ``G_H`` and ``G_W^T``. On the odd ViT grids (37 x 46
-    at 518 x 644 pixels) this is about 3x faster than ``rfft2`` / ``irfft2``
-    on CPU (``benchmarks/freq_loss.py``), and its backward pass is four more
-    products.
+    two products reduce every map to its (k_h, k_w) coefficients, the
+    correction is two thin products on the flattened coefficients (with
+    ``kron(Z_H, Z_W)`` and ``kron(Y'_H, Y'_W)^T``, at most 4 columns), and
+    two products expand them again:
+    about ``4 (k_h + k_w)`` multiply-adds per element, against ``H + W``
+    for dense matrices and more for ``rfft2`` / ``irfft2`` on the odd ViT
+    grids (37 x 46 at 518 x 644 pixels; ``benchmarks/freq_loss.py``). The
+    operator is symmetric, as the FFT route.
 
     Args:
         cutoff (float): Fraction of each axis' spectrum kept in the low band,
@@ -120,29 +124,34 @@ class FFTRectSplitter(FFTMaskSplitter):
         return rect_low_mask(height, width, self.cutoff)
 
     def axis_factors(self, length: int):
-        """Low-rank real factors of one axis' band projection.
+        """Low-rank real factors of one axis' band operator.
 
         Args:
             length (int): n, the axis length.
 
         Returns:
-            tuple[Tensor, Tensor, Tensor]: float64 ``G`` (n, k) with
-            orthonormal columns, ``S`` and ``J`` (k, k) such that
-            ``ifft(diag(band) fft(I)) == G (S + iJ) G^T``.
+            tuple[Tensor, Tensor, Tensor, Tensor]: float64 ``U`` (n, k) with
+            orthonormal columns, ``d`` (k,), ``Y`` and ``Z`` (k, r), r <= 2,
+            such that ``ifft(diag(band) fft(I)) == U (diag(d) + i Y Z^T)
+            U^T``.
         """
         band = torch.fft.ifftshift(
             centred_band(length, self.cutoff).to(torch.float64))
         eye = torch.eye(length, dtype=torch.float64)
-        projection = torch.fft.ifft(
+        operator = torch.fft.ifft(
             band[:, None] * torch.fft.fft(eye, dim=0), dim=0)
-        real, imag = projection.real, projection.imag
-        vectors, values, _ = torch.linalg.svd(torch.cat([real, imag], dim=1))
-        basis = vectors[:, :int((values > 1e-9).sum())]
-        return basis, basis.T @ real @ basis, basis.T @ imag @ basis
+        gains, vectors = torch.linalg.eigh(operator.real)
+        kept = gains.abs() > 1e-9
+        basis, gains = vectors[:, kept], gains[kept]
+        left, sigma, right_t = torch.linalg.svd(
+            basis.T @ operator.imag @ basis)
+        rank = int((sigma > 1e-9).sum())
+        return (basis, gains, left[:, :rank] * sigma[:rank],
+                right_t[:rank].T)
 
     def band_operators(self, height: int, width: int, device: torch.device,
                        dtype: torch.dtype):
-        """The four matrices of the ``'matmul'`` route (cached).
+        """The matrices of the ``'matmul'`` route (cached).
 
         Args:
             height (int): H.
@@ -151,21 +160,34 @@ class FFTRectSplitter(FFTMaskSplitter):
             dtype (torch.dtype): Dtype of the maps.
 
         Returns:
-            tuple[Tensor, ...]: ``right`` (W, 2k_w) ``= [G_W S_W^T,
-            G_W J_W^T]``, ``left`` (k_h, 2H) with columns ``2j, 2j + 1`` the
-            columns ``j`` of ``S_H G_H^T`` and ``-J_H G_H^T``, ``G_H``
-            (H, k_h) and ``G_W^T`` (k_w, W).
+            tuple: ``(U_H^T, U_W, E_H, E_W^T)``, shapes (k_h, H), (W, k_w),
+            (H, k_h), (k_w, W), and the correction ``(kron(Z_H, Z_W),
+            kron(Y'_H, Y'_W)^T)``, shapes (k_h k_w, r) and (r, k_h k_w), or
+            None when ``B_H`` or ``B_W`` is zero.
         """
 
         def build():
-            basis_h, sym_h, skew_h = self.axis_factors(height)
-            basis_w, sym_w, skew_w = self.axis_factors(width)
-            right = torch.cat([basis_w @ sym_w.T, basis_w @ skew_w.T], dim=1)
-            left = torch.stack([sym_h @ basis_h.T, -skew_h @ basis_h.T],
-                               dim=-1).flatten(1)
-            return tuple(
-                m.to(device=device, dtype=dtype).contiguous()
-                for m in (right, left, basis_h, basis_w.T))
+            basis_h, gains_h, skew_left_h, skew_right_h = \
+                self.axis_factors(height)
+            basis_w, gains_w, skew_left_w, skew_right_w = \
+                self.axis_factors(width)
+            matrices = [
+                basis_h.T, basis_w, basis_h * gains_h, (basis_w * gains_w).T
+            ]
+            correction = None
+            if skew_left_h.shape[1] and skew_left_w.shape[1]:
+                correction = [
+                    torch.kron(skew_right_h, skew_right_w),
+                    torch.kron(skew_left_h / gains_h[:, None],
+                               skew_left_w / gains_w[:, None]).T
+                ]
+
+            def convert(group):
+                return tuple(
+                    m.to(device=device, dtype=dtype).contiguous()
+                    for m in group)
+
+            return convert(matrices), correction and convert(correction)
 
         return self.cached(('matmul', height, width, device, dtype), build)
 
@@ -173,16 +195,19 @@ class FFTRectSplitter(FFTMaskSplitter):
         if self.impl == 'fft':
             return super().low_pass(x)
         height, width = x.shape[-2:]
-        right, left, basis_h, basis_w_t = self.band_operators(
-            height, width, x.device, x.dtype)
-        rank_w = basis_w_t.shape[0]
-        # rows @ [G S^T, G J^T] -> (N * H, 2 k_w), i.e. (N, 2H, k_w)
-        stacked = (x.reshape(-1, width) @ right).view(-1, 2 * height, rank_w)
-        batch = stacked.shape[0]
-        core = torch.bmm(left.expand(batch, -1, -1), stacked)
-        rows = torch.bmm(basis_h.expand(batch, -1, -1), core)
-        low = rows.view(-1, rank_w) @ basis_w_t
-        return low.view(x.shape)
+        (reduce_h, reduce_w, expand_h, expand_w), correction = \
+            self.band_operators(height, width, x.device, x.dtype)
+        rank_w = reduce_w.shape[1]
+        # (N * H, W) @ (W, k_w), then U_H^T per map: (N, k_h, k_w)
+        rows = (x.reshape(-1, width) @ reduce_w).view(-1, height, rank_w)
+        coefficients = torch.matmul(reduce_h, rows)
+        if correction is not None:
+            project, back = correction
+            flat = coefficients.view(coefficients.shape[0], -1)
+            coefficients = torch.addmm(
+                flat, flat @ project, back, alpha=-1).view_as(coefficients)
+        rows = torch.matmul(expand_h, coefficients)
+        return (rows.view(-1, rank_w) @ expand_w).view(x.shape)
 
 
 @MODELS.register_module()

@@ -1,8 +1,12 @@
 """Feature standardisation shared by the losses and the analysis tools."""
 import torch
 
+#: Default floor of the per-position norm.
+STANDARDIZE_EPS = 1e-6
 
-def standardize_features(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+
+def standardize_features(x: torch.Tensor,
+                         eps: float = STANDARDIZE_EPS) -> torch.Tensor:
     """Centre every channel spatially, then L2-normalise every position.
 
     1. ``x - mean_{H, W}(x)`` per sample and channel. The mean is refined
