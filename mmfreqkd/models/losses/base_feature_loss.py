@@ -55,19 +55,19 @@ class BaseFeatureLoss(nn.Module):
         self.loss_weight = check_weight(loss_weight, name, 'loss_weight')
         self.reduction = check_reduction(reduction, name)
 
-    def prepare(self, student: torch.Tensor, teacher: torch.Tensor
-                ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Check the pair, bring it to one dtype, standardise.
+    def check_pair(self, student: torch.Tensor,
+                   teacher: torch.Tensor) -> torch.dtype:
+        """Check the pair and return the dtype to compute the loss in.
 
-        Both maps are cast to their promoted dtype, at least float32 (a
-        bfloat16 teacher next to a float32 student gives float32 maps).
+        That is their promoted dtype, at least float32 (a bfloat16 teacher
+        next to a float32 student is computed in float32).
 
         Args:
             student (Tensor): (B, C, H, W).
             teacher (Tensor): (B, C, H, W).
 
         Returns:
-            tuple[Tensor, Tensor]: The prepared student and teacher maps.
+            torch.dtype: The computation dtype.
         """
         name = type(self).__name__
         for role, x in (('student', student), ('teacher', teacher)):
@@ -82,9 +82,22 @@ class BaseFeatureLoss(nn.Module):
                 f'{name}: student map {tuple(student.shape)} and teacher map '
                 f'{tuple(teacher.shape)} differ in shape; project or resize '
                 'the student map first')
-        dtype = torch.promote_types(student.dtype, teacher.dtype)
-        if dtype in (torch.float16, torch.bfloat16):
-            dtype = torch.float32
+        return torch.promote_types(
+            torch.promote_types(student.dtype, teacher.dtype), torch.float32)
+
+    def prepare(self, student: torch.Tensor, teacher: torch.Tensor
+                ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Check the pair, bring it to one dtype, standardise.
+
+        Args:
+            student (Tensor): (B, C, H, W).
+            teacher (Tensor): (B, C, H, W).
+
+        Returns:
+            tuple[Tensor, Tensor]: The prepared student and teacher maps, in
+            the dtype of :meth:`check_pair`.
+        """
+        dtype = self.check_pair(student, teacher)
         student, teacher = student.to(dtype), teacher.to(dtype)
         if self.standardize:
             student = standardize_features(student)

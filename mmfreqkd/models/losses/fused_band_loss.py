@@ -1,0 +1,285 @@
+"""FreqKD's band-split loss as one autograd function, in cache-sized chunks.
+
+Written op by op, the loss of one (B, C, H, W) layer pair makes autograd keep
+about ten map-sized tensors and run some forty passes over them, each pass
+streaming the whole map through memory. :class:`FusedBandLossFunction`
+computes the same numbers with its own backward pass:
+
+* the work runs over chunks of samples small enough to stay in the CPU cache
+  (one sample of a ViT-L map, 1024 x 37 x 46, is 7 MB); on GPUs the whole
+  batch is one chunk;
+* temporaries are updated in place, sums of squares are dot products;
+* the forward pass already has everything the gradient needs, so it saves
+  three maps per layer (the standardised student map and the two band
+  gradients) and the backward pass applies the transposed split once, to a
+  combination of both bands' gradients.
+
+The distances it fuses are ``'mse'`` and ``'log_mse'``
+(:mod:`.feature_distances`); :class:`~.FreqDecoupledLoss` uses it whenever the
+configuration allows and keeps its op-by-op route for the others.
+"""
+from typing import List, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from ..freq import BaseBandSplitter
+
+#: Distances with a fused implementation.
+FUSED_DISTANCES = ('mse', 'log_mse')
+
+#: CPU chunks hold about this many elements of a map (8 MB in float32), at
+#: least one sample.
+CPU_CHUNK_NUMEL = 1 << 21
+
+
+def sample_chunks(batch: int, sample_numel: int,
+                  device: torch.device) -> List[Tuple[int, int]]:
+    """Split ``range(batch)`` into ``(start, end)`` chunks of samples.
+
+    Args:
+        batch (int): Number of samples B.
+        sample_numel (int): Elements of one sample's map (C * H * W).
+        device (torch.device): Where the maps live; CUDA maps are one chunk.
+
+    Returns:
+        list[tuple[int, int]]: Consecutive chunks covering the batch.
+    """
+    if device.type == 'cuda':
+        step = batch
+    else:
+        step = max(1, CPU_CHUNK_NUMEL // max(1, sample_numel))
+    return [(start, min(start + step, batch))
+            for start in range(0, batch, step)]
+
+
+class ChunkWorkspace:
+    """Scratch tensors of one chunk's shape, reused by all chunks of a call.
+
+    Fresh map-sized allocations are costly on CPUs (the memory is mapped and
+    zeroed by the kernel page by page), so temporaries live here.
+
+    Args:
+        shape (tuple[int]): Shape of the largest chunk (n, C, H, W).
+        like (Tensor): Gives the device and dtype.
+    """
+
+    def __init__(self, shape: Tuple[int, ...], like: Tensor):
+        self.shape = shape
+        self.like = like
+        self.buffers = {}
+
+    def __call__(self, name: str, rows: int) -> Tensor:
+        """The scratch tensor ``name`` for a chunk of ``rows`` samples."""
+        if name not in self.buffers:
+            self.buffers[name] = self.like.new_empty(self.shape)
+        return self.buffers[name][:rows]
+
+
+def standardize_chunk(x: Tensor,
+                      eps: float,
+                      scratch: Tensor,
+                      out: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+    """Standardise a chunk and return its inverse norms.
+
+    The same computation as :func:`~mmfreqkd.models.freq.standardize_features`
+    (mean removed twice, positions divided by ``max(norm, eps)``).
+
+    Args:
+        x (Tensor): Chunk (n, C, H, W), float32 or float64.
+        eps (float): Floor of the per-position norm.
+        scratch (Tensor): Scratch tensor of the chunk's shape.
+        out (Tensor, optional): Where to write the result; a new contiguous
+            tensor if None.
+
+    Returns:
+        tuple[Tensor, Tensor]: The standardised chunk (n, C, H, W) and
+        ``1 / max(norm, eps)`` of shape (n, 1, H, W).
+    """
+    if out is None:
+        out = torch.empty_like(x, memory_format=torch.contiguous_format)
+    torch.sub(x, x.mean(dim=(-2, -1), keepdim=True), out=out)
+    out.sub_(out.mean(dim=(-2, -1), keepdim=True))
+    inv_norm = torch.mul(out, out, out=scratch).sum(
+        dim=1, keepdim=True).sqrt_().clamp_min_(eps).reciprocal_()
+    return out.mul_(inv_norm), inv_norm
+
+
+def standardize_chunk_backward(grad: Tensor, standardized: Tensor,
+                               inv_norm: Tensor, eps: float,
+                               scratch: Tensor) -> Tensor:
+    """Carry a gradient back through :func:`standardize_chunk`, in place.
+
+    With ``y = c / n`` (``n`` the per-position norm of the centred map ``c``):
+    ``dc = (dy - y <dy, y>_C) / n``, where positions whose norm was clamped
+    to ``eps`` drop the projection term (their ``n`` is a constant), and the
+    centring passes on ``dc - mean_{H, W}(dc)``.
+
+    Args:
+        grad (Tensor): Gradient w.r.t. the standardised chunk, (n, C, H, W);
+            overwritten with the result.
+        standardized (Tensor): The standardised chunk.
+        inv_norm (Tensor): ``1 / max(norm, eps)``, (n, 1, H, W).
+        eps (float): The floor used in the forward pass.
+        scratch (Tensor): Scratch tensor of the chunk's shape.
+
+    Returns:
+        Tensor: ``grad``, now the gradient w.r.t. the raw chunk.
+    """
+    projection = torch.mul(grad, standardized, out=scratch).sum(
+        dim=1, keepdim=True)
+    projection.mul_(inv_norm < 1 / eps)
+    grad.addcmul_(standardized, projection, value=-1).mul_(inv_norm)
+    return grad.sub_(grad.mean(dim=(-2, -1), keepdim=True))
+
+
+def sum_of_squares(x: Tensor) -> Tensor:
+    """Per-sample sum of squares of a chunk (n, ...) as (n,), no temporary."""
+    rows = x.reshape(x.shape[0], 1, -1)
+    return torch.bmm(rows, rows.transpose(1, 2)).view(-1)
+
+
+def band_residual(student_band: Tensor, teacher_band: Tensor, distance: str,
+                  need_grad: bool, scratch: Tuple[Tensor, Tensor]
+                  ) -> Tuple[Tensor, Optional[Tensor]]:
+    """Sum of squared differences of one band and its gradient factor.
+
+    Both band tensors are temporaries of the caller and are overwritten; the
+    gradient factor is returned in the student band's memory.
+
+    Args:
+        student_band (Tensor): Student band (n, C, H, W).
+        teacher_band (Tensor): Teacher band, same shape.
+        distance (str): ``'mse'`` (``u = s - t``) or ``'log_mse'``
+            (``u = log(1 + |s|) - log(1 + |t|)``).
+        need_grad (bool): Also return ``d(u^2) / ds / 2 = u * du / ds``.
+        scratch (tuple[Tensor, Tensor]): Two scratch tensors of the bands'
+            shape (``'log_mse'`` only).
+
+    Returns:
+        tuple[Tensor, Tensor | None]: Per-sample ``sum(u ** 2)`` (n,) and the
+        gradient factor (n, C, H, W), or None.
+    """
+    if distance == 'mse':
+        residual = student_band.sub_(teacher_band)
+        return sum_of_squares(residual), residual if need_grad else None
+    # log(|x| + 1): several times faster than log1p on CPU, see log_abs1p
+    teacher_log = teacher_band.abs_().add_(1).log_()
+    shifted = torch.abs(student_band, out=scratch[0]).add_(1)
+    residual = torch.log(shifted, out=scratch[1]).sub_(teacher_log)
+    squares = sum_of_squares(residual)
+    if not need_grad:
+        return squares, None
+    # d log(1 + |s|) / ds = sign(s) / (1 + |s|)
+    return squares, student_band.sign_().mul_(residual.div_(shifted))
+
+
+class FusedBandLossFunction(torch.autograd.Function):
+    """Both band terms of :class:`~.FreqDecoupledLoss`, forward and backward.
+
+    ``apply(student, teacher, splitter, weights, distances, standardize,
+    eps, reduction, need_grad)`` with
+
+    * ``student`` (B, C, H, W) and ``teacher`` (same shape, no gradient);
+    * ``weights``: ``(low, high)`` factors of the two terms (0 skips a band);
+    * ``distances``: ``(low, high)`` names from :data:`FUSED_DISTANCES`;
+    * ``reduction``: ``'mean'`` (scalars) or ``'none'`` ((B,) per sample);
+    * ``need_grad``: save what the backward pass needs.
+
+    Returns ``(loss_low, loss_high)``; a band of weight 0 returns zeros.
+    """
+
+    @staticmethod
+    def forward(ctx, student: Tensor, teacher: Tensor,
+                splitter: BaseBandSplitter, weights: Tuple[float, float],
+                distances: Tuple[str, str], standardize: bool, eps: float,
+                reduction: str, need_grad: bool) -> Tuple[Tensor, Tensor]:
+        batch = student.shape[0]
+        sample_numel = student[0].numel()
+        dtype = torch.promote_types(
+            torch.promote_types(student.dtype, teacher.dtype), torch.float32)
+        chunks = sample_chunks(batch, sample_numel, student.device)
+        sums = [student.new_zeros(batch, dtype=dtype) for _ in weights]
+        # per chunk: standardised student, inverse norms, both band gradients
+        saved: List[Optional[Tensor]] = []
+        workspace = ChunkWorkspace(
+            (chunks[0][1], ) + student.shape[1:],
+            student.new_empty(0, dtype=dtype))
+        for start, end in chunks:
+            rows = end - start
+            scratch = (workspace('scratch', rows), workspace('scratch2', rows))
+            student_chunk = student[start:end].to(dtype)
+            teacher_chunk = teacher[start:end].to(dtype)
+            inv_norm = None
+            if standardize:
+                student_chunk, inv_norm = standardize_chunk(
+                    student_chunk, eps, scratch[0])
+                teacher_chunk, _ = standardize_chunk(
+                    teacher_chunk, eps, scratch[0],
+                    out=workspace('teacher', rows))
+            student_low = splitter.low_pass(student_chunk)
+            teacher_low = splitter.low_pass(teacher_chunk)
+            band_grads = [None, None]
+            if weights[1]:
+                student_high = student_chunk - student_low
+                teacher_high = torch.sub(
+                    teacher_chunk,
+                    teacher_low,
+                    out=workspace('teacher_high', rows))
+                sums[1][start:end], band_grads[1] = band_residual(
+                    student_high, teacher_high, distances[1], need_grad,
+                    scratch)
+            if weights[0]:
+                sums[0][start:end], band_grads[0] = band_residual(
+                    student_low, teacher_low, distances[0], need_grad,
+                    scratch)
+            if need_grad:
+                saved += [student_chunk, inv_norm] + band_grads
+
+        normalizer = sample_numel * (batch if reduction == 'mean' else 1)
+        losses = []
+        for weight, per_sample in zip(weights, sums):
+            loss = per_sample.sum() if reduction == 'mean' else per_sample
+            losses.append(loss * (weight / normalizer))
+        if need_grad:
+            ctx.save_for_backward(*saved)
+            ctx.setup = (chunks, splitter, weights, normalizer,
+                         standardize, eps, reduction, student.dtype)
+        return tuple(losses)
+
+    @staticmethod
+    def backward(ctx, grad_low: Tensor, grad_high: Tensor):
+        (chunks, splitter, weights, normalizer, standardize, eps, reduction,
+         student_dtype) = ctx.setup
+        saved = ctx.saved_tensors
+        # d(weight * sum(u^2) / N) / du = 2 * weight / N * u
+        scales = [grad * (2 * weight / normalizer)
+                  for grad, weight in zip((grad_low, grad_high), weights)]
+        # a band gradient of the first chunk: largest chunk, compute dtype
+        band_grad = saved[2] if saved[2] is not None else saved[3]
+        grad_student = band_grad.new_empty(
+            (chunks[-1][1], ) + band_grad.shape[1:], dtype=student_dtype)
+        workspace = ChunkWorkspace(band_grad.shape, band_grad)
+        for index, (start, end) in enumerate(chunks):
+            low_scale, high_scale = (
+                scale if reduction == 'mean' else scale[start:end].view(
+                    -1, 1, 1, 1) for scale in scales)
+            standardized, inv_norm, grad_low_band, grad_high_band = \
+                saved[4 * index:4 * index + 4]
+            scratch = workspace('scratch', end - start)
+            # low band: L x; high band: x - L x
+            # => d/dx = g_high + L^T (g_low - g_high)
+            if grad_low_band is None:
+                torch.mul(grad_high_band, -high_scale, out=scratch)
+            else:
+                torch.mul(grad_low_band, low_scale, out=scratch)
+                if grad_high_band is not None:
+                    scratch.addcmul_(grad_high_band, -high_scale)
+            grad_chunk = splitter.low_pass_adjoint(scratch)
+            if grad_high_band is not None:
+                grad_chunk.addcmul_(grad_high_band, high_scale)
+            if standardize:
+                grad_chunk = standardize_chunk_backward(
+                    grad_chunk, standardized, inv_norm, eps, scratch)
+            grad_student[start:end] = grad_chunk
+        return (grad_student, ) + (None, ) * 8
