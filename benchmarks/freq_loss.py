@@ -6,30 +6,47 @@ patch 14), student maps requiring gradients, teacher maps not. Compared:
 
 * ``mse``: ``F.mse_loss`` on the raw maps (the cheapest possible loss);
 * ``mse_std``: :class:`FeatureMSELoss` (same standardisation as FreqKD);
-* ``freqkd``: :class:`FreqDecoupledLoss` with the default rectangle splitter
-  (dense separable matrices, ``impl='matmul'``);
-* ``freqkd_rfft``: the same loss through ``rfft2`` / ``irfft2``
-  (``impl='fft'``);
+* ``freqkd``: :class:`FreqDecoupledLoss` as configured by default: the fused
+  function, rectangle splitter through its low-rank matrices;
+* ``freqkd_rfft``: the same with the rectangle applied by ``rfft2`` /
+  ``irfft2`` (``impl='fft'``);
+* ``freqkd_unfused``: ``FreqDecoupledLoss(fused=False)``, the same formula
+  op by op under autograd;
 * ``naive``: a direct transcription of the formula (full complex FFT,
-  ``fftshift``, mask rebuilt at every call, one inverse FFT per band).
+  ``fftshift``, mask rebuilt at every call, one inverse FFT per band);
+* ``band_ops``: not a loss, the floor of any exact implementation: the three
+  applications of the default band operator per layer pair that the loss
+  cannot do without (student and teacher low bands, one transposed
+  application for the gradient), over the same chunks of samples as the
+  fused function, timed alone without gradients.
 
-Prints the median time of ``--repeats`` runs (after one warm-up) and the
-ratios to ``mse`` and ``mse_std``, and checks that all FreqKD variants agree.
+The methods run in interleaved rounds (one call of each per round, after a
+warm-up round), so drifting load from other processes hits all of them
+alike; the median over rounds is reported with its ratio to ``mse``, to
+``mse_std`` and to ``naive``, with the memory autograd keeps for the backward
+pass (bytes of the saved tensors, views of the inputs not counted). All
+FreqKD variants are checked against ``naive`` first.
 
 Usage::
 
     python benchmarks/freq_loss.py                # full size on the CPU
     python benchmarks/freq_loss.py --small        # quick check
     python benchmarks/freq_loss.py --device cuda --batch 8
+    python benchmarks/freq_loss.py --json results/freq_loss_cpu.json
 """
 import argparse
+import json
+import os
+import platform
 import statistics
 import time
 
 import torch
 import torch.nn.functional as F
 
+from mmfreqkd.models.freq import FFTRectSplitter
 from mmfreqkd.models.losses import FeatureMSELoss, FreqDecoupledLoss
+from mmfreqkd.models.losses.fused_band_loss import sample_chunks
 
 
 def naive_freqkd(student, teacher, cutoff=0.5, high_weight=0.1):
@@ -62,34 +79,125 @@ def naive_freqkd(student, teacher, cutoff=0.5, high_weight=0.1):
     return low + high_weight * high
 
 
+def band_operator_floor(splitter):
+    """Three band-operator applications per pair, as a loss-like callable."""
+
+    def apply(student, teacher):
+        chunks = sample_chunks(student.shape[0], student[0].numel(),
+                               student.device)
+        with torch.no_grad():
+            for start, end in chunks:
+                splitter.low_pass(student[start:end])
+                splitter.low_pass(teacher[start:end])
+                splitter.low_pass_adjoint(student[start:end])
+
+    return apply
+
+
 def total_loss(fn, pairs):
     """Sum of ``fn(student, teacher)`` over the pairs (dicts summed too)."""
     total = 0
     for student, teacher in pairs:
         out = fn(student, teacher)
+        if out is None:
+            continue
         total = total + (sum(out.values()) if isinstance(out, dict) else out)
     return total
 
 
-def time_method(fn, pairs, repeats, device):
-    """Median wall time (ms) of forward + backward over all pairs."""
-
-    def run():
-        for student, _ in pairs:
-            student.grad = None
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        total_loss(fn, pairs).backward()
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
-        return (time.perf_counter() - start) * 1e3
-
-    run()  # warm-up: caches, allocator, FFT plans
-    return statistics.median(run() for _ in range(repeats))
+def run_once(fn, pairs, device) -> float:
+    """Wall time (ms) of one forward + backward over all pairs."""
+    for student, _ in pairs:
+        student.grad = None
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    total = total_loss(fn, pairs)
+    if isinstance(total, torch.Tensor):
+        total.backward()
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+    return (time.perf_counter() - start) * 1e3
 
 
-def parse_args():
+def saved_tensor_mib(fn, pairs) -> float:
+    """MiB of the tensors autograd saves for the backward pass.
+
+    Counted through ``saved_tensors_hooks``, each storage once; views of the
+    inputs (which exist anyway) are not counted.
+    """
+    inputs = {x.untyped_storage().data_ptr() for pair in pairs for x in pair}
+    storages = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in inputs:
+            storages[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda x: x):
+        total = total_loss(fn, pairs)
+    del total
+    return sum(storages.values()) / 2**20
+
+
+def benchmark(methods: dict, pairs, repeats: int, device) -> dict:
+    """Median time and saved memory of every method, interleaved rounds."""
+    times = {name: [] for name in methods}
+    for round_index in range(repeats + 1):
+        for name, fn in methods.items():
+            elapsed = run_once(fn, pairs, device)
+            if round_index:  # round 0 warms caches, allocator, FFT plans
+                times[name].append(elapsed)
+    return {
+        name: dict(
+            ms=statistics.median(times[name]),
+            runs_ms=times[name],
+            saved_mib=saved_tensor_mib(fn, pairs))
+        for name, fn in methods.items()
+    }
+
+
+def check_agreement(methods: dict, pairs) -> dict:
+    """Relative difference of every FreqKD variant to ``naive``."""
+    differences = {}
+    with torch.no_grad():
+        reference = total_loss(naive_freqkd, pairs).item()
+        for name in ('freqkd', 'freqkd_rfft', 'freqkd_unfused'):
+            value = total_loss(methods[name], pairs).item()
+            differences[name] = abs(value - reference) / reference
+            print(f'{name} vs naive: relative difference '
+                  f'{differences[name]:.1e}')
+            assert differences[name] < 1e-4, \
+                f'{name} disagrees with the naive formula'
+    return differences
+
+
+def make_methods() -> dict:
+    return {
+        'mse': F.mse_loss,
+        'mse_std': FeatureMSELoss(),
+        'freqkd': FreqDecoupledLoss(),
+        'freqkd_rfft': FreqDecoupledLoss(
+            splitter=dict(type='FFTRectSplitter', impl='fft')),
+        'freqkd_unfused': FreqDecoupledLoss(fused=False),
+        'naive': naive_freqkd,
+        'band_ops': band_operator_floor(FFTRectSplitter()),
+    }
+
+
+def print_table(results: dict) -> None:
+    base = {key: results[key]['ms'] for key in ('mse', 'mse_std', 'naive')}
+    print('| method | ms | x mse | x mse_std | x naive | saved MiB |')
+    print('|---|---:|---:|---:|---:|---:|')
+    for name, result in results.items():
+        ms = result['ms']
+        print(f'| {name} | {ms:.1f} | {ms / base["mse"]:.2f} | '
+              f'{ms / base["mse_std"]:.2f} | {ms / base["naive"]:.2f} | '
+              f'{result["saved_mib"]:.0f} |')
+
+
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--channels', type=int, default=1024)
@@ -104,11 +212,12 @@ def parse_args():
         '--small',
         action='store_true',
         help='quick run: batch 2, 256 channels, 3 repeats')
-    return parser.parse_args()
+    parser.add_argument('--json', help='also write the results here')
+    return parser.parse_args(argv)
 
 
-def main():
-    args = parse_args()
+def main(argv=None) -> dict:
+    args = parse_args(argv)
     if args.small:
         args.batch, args.channels, args.repeats = 2, 256, 3
     device = torch.device(args.device)
@@ -118,37 +227,33 @@ def main():
     shape = (args.batch, args.channels, args.height, args.width)
     pairs = [(torch.randn(shape, device=device, requires_grad=True),
               torch.randn(shape, device=device)) for _ in range(args.layers)]
-
-    methods = {
-        'mse': F.mse_loss,
-        'mse_std': FeatureMSELoss(),
-        'freqkd': FreqDecoupledLoss(),
-        'freqkd_rfft': FreqDecoupledLoss(
-            splitter=dict(type='FFTRectSplitter', impl='fft')),
-        'naive': naive_freqkd,
-    }
-
-    with torch.no_grad():
-        reference = total_loss(naive_freqkd, pairs)
-        for name in ('freqkd', 'freqkd_rfft'):
-            value = total_loss(methods[name], pairs)
-            rel = abs(value.item() - reference.item()) / reference.item()
-            print(f'{name} vs naive: relative difference {rel:.1e}')
-            assert rel < 1e-4, f'{name} disagrees with the naive formula'
+    methods = make_methods()
+    differences = check_agreement(methods, pairs)
 
     threads = torch.get_num_threads() if device.type == 'cpu' else '-'
+    load_before = os.getloadavg()
     print(f'\n{args.layers} layer pairs of {shape}, {device}, '
-          f'threads {threads}, median of {args.repeats} runs, '
-          'forward + backward\n')
-    times = {
-        name: time_method(fn, pairs, args.repeats, device)
-        for name, fn in methods.items()
-    }
-    print('| method | ms | x mse | x mse_std |')
-    print('|---|---:|---:|---:|')
-    for name, ms in times.items():
-        print(f'| {name} | {ms:.1f} | {ms / times["mse"]:.2f} | '
-              f'{ms / times["mse_std"]:.2f} |')
+          f'threads {threads}, median of {args.repeats} interleaved rounds, '
+          f'forward + backward, load average {load_before[0]:.1f}\n')
+    results = benchmark(methods, pairs, args.repeats, device)
+    print_table(results)
+    report = dict(
+        machine=dict(
+            device=str(device), torch=torch.__version__,
+            platform=platform.platform(), threads=threads,
+            gpu=torch.cuda.get_device_name(device)
+            if device.type == 'cuda' else None,
+            load_average_before=list(load_before),
+            load_average_after=list(os.getloadavg())),
+        args=vars(args), relative_difference_to_naive=differences,
+        results=results)
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)),
+                    exist_ok=True)
+        with open(args.json, 'w') as file:
+            json.dump(report, file, indent=2)
+        print(f'\nwrote {args.json}')
+    return report
 
 
 if __name__ == '__main__':

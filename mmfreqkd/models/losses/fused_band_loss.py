@@ -134,9 +134,16 @@ def standardize_chunk_backward(grad: Tensor, standardized: Tensor,
 
 
 def sum_of_squares(x: Tensor) -> Tensor:
-    """Per-sample sum of squares of a chunk (n, ...) as (n,), no temporary."""
-    rows = x.reshape(x.shape[0], 1, -1)
-    return torch.bmm(rows, rows.transpose(1, 2)).view(-1)
+    """Per-sample sum of squares of a chunk (n, C, H, W) as (n,).
+
+    One dot product per (H, W) plane (a batched product, no temporary map),
+    the plane sums added in float64: a single float32 dot product over a
+    whole ViT-L sample (1.7M elements) would be off by about 5e-5.
+    """
+    planes = x.reshape(-1, 1, x.shape[-2] * x.shape[-1])
+    partial = torch.bmm(planes, planes.transpose(1, 2))
+    return partial.view(x.shape[0], -1).sum(
+        dim=1, dtype=torch.float64).to(x.dtype)
 
 
 def band_residual(student_band: Tensor, teacher_band: Tensor, distance: str,
