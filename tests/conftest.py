@@ -3,6 +3,7 @@ import importlib.util
 import os.path as osp
 
 import pytest
+import torch
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -11,6 +12,17 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 def repo_root():
     """Absolute path of the repository checkout."""
     return REPO_ROOT
+
+
+@pytest.fixture(scope='module')
+def single_thread():
+    """One intra-op thread for a module of tiny tensors or models: waking a
+    second thread costs more than it saves, a lot more on a busy machine.
+    Use with ``pytestmark = pytest.mark.usefixtures('single_thread')``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def load_tool(relative_path):

@@ -21,13 +21,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(REPO, 'configs', 'figkd')
 
 
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    """Tiny models: a second intra-op thread costs more than it saves."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 @DATASETS.register_module(name='UnverifiedCIFAR100', force=True)

@@ -49,13 +49,7 @@ test_tool = load_tool('tools/test.py')
 export_tool = load_tool('tools/model_converters/export_student.py')
 
 
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    """Tiny models: a second intra-op thread costs more than it saves."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 @pytest.fixture(scope='module')

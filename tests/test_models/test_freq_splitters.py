@@ -16,14 +16,7 @@ from mmfreqkd.models.freq import (DCTSplitter, FFTRadialSplitter,
 SIZES = [(8, 8), (7, 9), (6, 11), (37, 46), (1, 5)]
 
 
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    """These tensors are tiny: waking a second intra-op thread costs more
-    than it saves, a lot more on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 def random_maps(height, width, seed=0, dtype=torch.float64):

@@ -9,13 +9,7 @@ from mmfreqkd.models.losses.fused_band_loss import (FusedBandLossFunction,
                                                     sample_chunks)
 
 
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    """Tiny tensors: a second intra-op thread costs more than it saves."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 @pytest.fixture(params=['one-sample-chunks', 'whole-batch'])

@@ -26,13 +26,7 @@ def mmpretrain_scope():
 NUM_CLASSES = 10
 
 
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    """Tiny tensors: a second intra-op thread costs more than it saves."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 def classifier(width=8, loss_weight=1.0):

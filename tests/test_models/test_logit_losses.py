@@ -12,14 +12,7 @@ from mmfreqkd.models.freq import LogitWavelet
 from mmfreqkd.models.losses import FiGKDLoss, KDLoss
 
 
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    """These tensors are tiny: waking a second intra-op thread costs more
-    than it saves, a lot more on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 def numpy_kl(student, teacher, temperature):
