@@ -235,3 +235,23 @@ def test_sum_of_squares_is_accurate_on_a_vit_l_sample():
     result = fused_band_loss.sum_of_squares(x)
     assert result.dtype == torch.float32 and result.shape == (2, )
     assert ((result.double() - expected).abs() / expected).max() < 1e-6
+
+
+@pytest.mark.parametrize('fused', [True, False])
+def test_autocast_region_does_not_lower_the_precision(fused):
+    """Called inside a bfloat16 autocast region, the loss is still computed
+    in float32 by both routes: same values and gradient as outside (the
+    backward pass called outside the region, as PyTorch recommends)."""
+    student, teacher = random_pair((2, 16, 9, 10), dtype=torch.float32)
+    weights = dict(loss_low=1.0, loss_high=1.0)
+    loss = FreqDecoupledLoss(fused=fused)
+    expected_out, expected_grad = values_and_grad(loss, student, teacher,
+                                                  weights)
+    student.requires_grad_()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = loss(student, teacher)
+    sum(out.values()).backward()
+    for key in out:
+        assert out[key].dtype == torch.float32
+        assert_close_relative(out[key], expected_out[key])
+    assert_close_relative(student.grad, expected_grad)

@@ -1,7 +1,6 @@
 """A frozen teacher and a trainable student: what every distiller shares."""
 import copy
 import os.path as osp
-from contextlib import nullcontext
 from typing import ContextManager, Dict, List, Optional
 
 import torch
@@ -10,17 +9,9 @@ from mmengine.model import BaseModel
 from mmengine.registry import MODELS
 
 from ..lora import inject_lora, mark_only_lora_trainable, merge_lora
+from ..precision import autocast_disabled
 
 TEACHER_DTYPES = ('auto', 'bfloat16', 'float16', 'float32')
-
-
-def autocast_disabled(device: torch.device) -> ContextManager:
-    """A region where autocast is off on ``device`` (float32 stays float32
-    inside an enclosing mixed-precision region); a no-op on devices without
-    autocast support."""
-    if not torch.amp.is_autocast_available(device.type):
-        return nullcontext()
-    return torch.autocast(device.type, enabled=False)
 
 
 def has_pretrained_weights(cfg: dict) -> bool:

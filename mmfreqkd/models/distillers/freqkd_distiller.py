@@ -4,7 +4,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from mmengine.registry import MODELS
 
-from .base_distiller import BaseDistiller, autocast_disabled
+from ..precision import autocast_disabled
+from .base_distiller import BaseDistiller
 from .feature_pairs import (build_connectors, feature_pair_losses,
                             parse_feature_pairs)
 from .teacher_feature_cache import TeacherFeatureCache

@@ -6,6 +6,7 @@ from mmengine.registry import MODELS
 
 from ..freq import BaseBandSplitter, build_splitter
 from ..freq.standardize import STANDARDIZE_EPS
+from ..precision import autocast_disabled
 from .base_feature_loss import BaseFeatureLoss, check_weight
 from .feature_distances import get_feature_distance
 from .fused_band_loss import FUSED_DISTANCES, FusedBandLossFunction
@@ -37,6 +38,8 @@ class FreqDecoupledLoss(BaseFeatureLoss):
     :class:`~.fused_band_loss.FusedBandLossFunction`: the same values and
     gradients (to rounding) in a fraction of the time and memory of the
     op-by-op computation, which serves the other cases and ``fused=False``.
+    Both run with autocast disabled: inside a mixed-precision region the loss
+    is still computed in float32.
 
     Args:
         splitter (dict | BaseBandSplitter): Band splitter or its config.
@@ -98,9 +101,16 @@ class FreqDecoupledLoss(BaseFeatureLoss):
             dict[str, Tensor]: ``loss_low`` and / or ``loss_high`` (those
             with a non-zero weight), scalars or (B,) per sample.
         """
+        self.check_pair(student, teacher)
         if self.fused and not (teacher.requires_grad
                                and torch.is_grad_enabled()):
             return self.fused_forward(student, teacher)
+        with autocast_disabled(student.device):
+            return self.op_by_op_forward(student, teacher)
+
+    def op_by_op_forward(self, student: torch.Tensor,
+                         teacher: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """:meth:`forward` as separate autograd operations."""
         student, teacher = self.prepare(student, teacher)
         low_pass = self.splitter.low_pass
         student_low, teacher_low = low_pass(student), low_pass(teacher)
@@ -117,7 +127,6 @@ class FreqDecoupledLoss(BaseFeatureLoss):
     def fused_forward(self, student: torch.Tensor,
                       teacher: torch.Tensor) -> Dict[str, torch.Tensor]:
         """:meth:`forward` through :class:`FusedBandLossFunction`."""
-        self.check_pair(student, teacher)
         weights = (self.loss_weight * self.low_weight,
                    self.loss_weight * self.high_weight)
         need_grad = student.requires_grad and torch.is_grad_enabled()

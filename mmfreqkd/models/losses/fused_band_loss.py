@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from ..freq import BaseBandSplitter
+from ..precision import autocast_disabled
 
 #: Distances with a fused implementation.
 FUSED_DISTANCES = ('mse', 'log_mse')
@@ -194,6 +195,8 @@ class FusedBandLossFunction(torch.autograd.Function):
     * ``need_grad``: save what the backward pass needs.
 
     Returns ``(loss_low, loss_high)``; a band of weight 0 returns zeros.
+    Both passes run with autocast disabled: the split and the sums stay in
+    float32 (or float64) inside mixed-precision regions.
     """
 
     @staticmethod
@@ -201,6 +204,17 @@ class FusedBandLossFunction(torch.autograd.Function):
                 splitter: BaseBandSplitter, weights: Tuple[float, float],
                 distances: Tuple[str, str], standardize: bool, eps: float,
                 reduction: str, need_grad: bool) -> Tuple[Tensor, Tensor]:
+        with autocast_disabled(student.device):
+            return FusedBandLossFunction.compute(
+                ctx, student, teacher, splitter, weights, distances,
+                standardize, eps, reduction, need_grad)
+
+    @staticmethod
+    def compute(ctx, student: Tensor, teacher: Tensor,
+                splitter: BaseBandSplitter, weights: Tuple[float, float],
+                distances: Tuple[str, str], standardize: bool, eps: float,
+                reduction: str, need_grad: bool) -> Tuple[Tensor, Tensor]:
+        """The forward pass, outside autocast (arguments of ``forward``)."""
         batch = student.shape[0]
         sample_numel = student[0].numel()
         dtype = torch.promote_types(
@@ -256,6 +270,13 @@ class FusedBandLossFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_low: Tensor, grad_high: Tensor):
+        with autocast_disabled(grad_low.device):
+            return FusedBandLossFunction.backward_pass(
+                ctx, grad_low, grad_high)
+
+    @staticmethod
+    def backward_pass(ctx, grad_low: Tensor, grad_high: Tensor):
+        """The backward pass, outside autocast (arguments of ``backward``)."""
         (chunks, splitter, weights, normalizer, standardize, eps, reduction,
          student_dtype) = ctx.setup
         saved = ctx.saved_tensors
