@@ -221,7 +221,8 @@ def test_sample_chunks(monkeypatch):
 def test_function_returns_zero_for_a_disabled_band():
     student, teacher = random_pair()
     low, high = FusedBandLossFunction.apply(
-        student, teacher, FreqDecoupledLoss().splitter, (1.0, 0.0),
+        student, teacher, torch.float64, FreqDecoupledLoss().splitter,
+        (1.0, 0.0),
         ('mse', 'log_mse'), True, 1e-6, 'mean', False)
     assert high.item() == 0.0 and low.item() > 0
 

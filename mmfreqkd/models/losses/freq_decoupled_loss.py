@@ -101,10 +101,10 @@ class FreqDecoupledLoss(BaseFeatureLoss):
             dict[str, Tensor]: ``loss_low`` and / or ``loss_high`` (those
             with a non-zero weight), scalars or (B,) per sample.
         """
-        self.check_pair(student, teacher)
+        dtype = self.check_pair(student, teacher)
         if self.fused and not (teacher.requires_grad
                                and torch.is_grad_enabled()):
-            return self.fused_forward(student, teacher)
+            return self.fused_forward(student, teacher, dtype)
         with autocast_disabled(student.device):
             return self.op_by_op_forward(student, teacher)
 
@@ -124,15 +124,17 @@ class FreqDecoupledLoss(BaseFeatureLoss):
                                    teacher - teacher_low, self.reduction)
         return losses
 
-    def fused_forward(self, student: torch.Tensor,
-                      teacher: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """:meth:`forward` through :class:`FusedBandLossFunction`."""
+    def fused_forward(self, student: torch.Tensor, teacher: torch.Tensor,
+                      dtype: torch.dtype) -> Dict[str, torch.Tensor]:
+        """:meth:`forward` through :class:`FusedBandLossFunction`, computed
+        in ``dtype`` (that of :meth:`check_pair`)."""
         weights = (self.loss_weight * self.low_weight,
                    self.loss_weight * self.high_weight)
         need_grad = student.requires_grad and torch.is_grad_enabled()
         loss_low, loss_high = FusedBandLossFunction.apply(
-            student, teacher, self.splitter, weights, self.distance_names,
-            self.standardize, STANDARDIZE_EPS, self.reduction, need_grad)
+            student, teacher, dtype, self.splitter, weights,
+            self.distance_names, self.standardize, STANDARDIZE_EPS,
+            self.reduction, need_grad)
         losses = {}
         if self.low_weight:
             losses['loss_low'] = loss_low

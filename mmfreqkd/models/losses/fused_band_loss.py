@@ -185,10 +185,11 @@ def band_residual(student_band: Tensor, teacher_band: Tensor, distance: str,
 class FusedBandLossFunction(torch.autograd.Function):
     """Both band terms of :class:`~.FreqDecoupledLoss`, forward and backward.
 
-    ``apply(student, teacher, splitter, weights, distances, standardize,
-    eps, reduction, need_grad)`` with
+    ``apply(student, teacher, dtype, splitter, weights, distances,
+    standardize, eps, reduction, need_grad)`` with
 
     * ``student`` (B, C, H, W) and ``teacher`` (same shape, no gradient);
+    * ``dtype``: the dtype to compute in (float32 or float64);
     * ``weights``: ``(low, high)`` factors of the two terms (0 skips a band);
     * ``distances``: ``(low, high)`` names from :data:`FUSED_DISTANCES`;
     * ``reduction``: ``'mean'`` (scalars) or ``'none'`` ((B,) per sample);
@@ -200,25 +201,23 @@ class FusedBandLossFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, student: Tensor, teacher: Tensor,
+    def forward(ctx, student: Tensor, teacher: Tensor, dtype: torch.dtype,
                 splitter: BaseBandSplitter, weights: Tuple[float, float],
                 distances: Tuple[str, str], standardize: bool, eps: float,
                 reduction: str, need_grad: bool) -> Tuple[Tensor, Tensor]:
         with autocast_disabled(student.device):
             return FusedBandLossFunction.compute(
-                ctx, student, teacher, splitter, weights, distances,
+                ctx, student, teacher, dtype, splitter, weights, distances,
                 standardize, eps, reduction, need_grad)
 
     @staticmethod
-    def compute(ctx, student: Tensor, teacher: Tensor,
+    def compute(ctx, student: Tensor, teacher: Tensor, dtype: torch.dtype,
                 splitter: BaseBandSplitter, weights: Tuple[float, float],
                 distances: Tuple[str, str], standardize: bool, eps: float,
                 reduction: str, need_grad: bool) -> Tuple[Tensor, Tensor]:
         """The forward pass, outside autocast (arguments of ``forward``)."""
         batch = student.shape[0]
         sample_numel = student[0].numel()
-        dtype = torch.promote_types(
-            torch.promote_types(student.dtype, teacher.dtype), torch.float32)
         chunks = sample_chunks(batch, sample_numel, student.device)
         sums = [student.new_zeros(batch, dtype=dtype) for _ in weights]
         # per chunk: standardised student, inverse norms, both band gradients
@@ -310,4 +309,4 @@ class FusedBandLossFunction(torch.autograd.Function):
                 grad_chunk = standardize_chunk_backward(
                     grad_chunk, standardized, inv_norm, eps, scratch)
             grad_student[start:end] = grad_chunk
-        return (grad_student, ) + (None, ) * 8
+        return (grad_student, ) + (None, ) * 9
