@@ -1,5 +1,6 @@
 """Analysis of RGB-infrared feature gaps (the code behind tools/analysis)."""
 from .accumulate import accumulate_features, default_device
+from .band_statistic import BandStatistic
 from .band_visualization import (COMPONENTS, band_summaries,
                                  first_principal_direction,
                                  image_for_display, plot_band_visualization)
@@ -16,7 +17,8 @@ from .reports import (cka_rows, divergence_rows, format_cka_table,
 from .spectral_divergence import METRICS, SpectralDivergence, band_divergences
 
 __all__ = [
-    'accumulate_features', 'default_device', 'COMPONENTS', 'band_summaries',
+    'accumulate_features', 'default_device', 'BandStatistic', 'COMPONENTS',
+    'band_summaries',
     'first_principal_direction', 'image_for_display',
     'plot_band_visualization', 'CrossCovariance', 'LinearCKA', 'linear_cka',
     'maps_to_examples', 'SPLITS', 'build_analysis_dataloader',

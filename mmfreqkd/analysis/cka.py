@@ -22,13 +22,12 @@ the ``full`` map and its radial ``low`` and ``high`` bands before the rows
 are formed; CKA is computed per band.
 """
 from collections import OrderedDict
-from typing import Dict, Tuple
+from typing import Dict
 
 import torch
 
-from mmfreqkd.models.freq import standardize_features
-
-from .radial_bands import BANDS, as_float, radial_band_maps
+from .band_statistic import BandStatistic
+from .radial_bands import BANDS
 
 
 def linear_cka(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -108,16 +107,11 @@ def maps_to_examples(maps: torch.Tensor) -> torch.Tensor:
     return maps.permute(0, 2, 3, 1).reshape(-1, maps.shape[1])
 
 
-class LinearCKA:
+class LinearCKA(BandStatistic):
     """Accumulates linear CKA per block and band over batches.
 
-    Args:
-        low_radius (float): Outer normalised radius of the low band.
-            Default: 0.25.
-        high_radius (float): Inner normalised radius of the high band.
-            Default: 0.75.
-        standardize (bool): Standardise the maps before splitting them.
-            Default: True.
+    Args: ``low_radius``, ``high_radius`` and ``standardize`` of
+    :class:`~mmfreqkd.analysis.band_statistic.BandStatistic`.
 
     Example:
         >>> cka = LinearCKA()
@@ -130,11 +124,9 @@ class LinearCKA:
                  low_radius: float = 0.25,
                  high_radius: float = 0.75,
                  standardize: bool = True):
-        self.low_radius = low_radius
-        self.high_radius = high_radius
-        self.standardize = standardize
-        # name -> (band -> CrossCovariance, grid)
-        self._state: 'OrderedDict[str, Tuple[dict, tuple]]' = OrderedDict()
+        super().__init__(low_radius, high_radius, standardize)
+        # block name -> band -> CrossCovariance
+        self.stats: Dict[str, Dict[str, CrossCovariance]] = {}
 
     def update(self, name: str, reference: torch.Tensor,
                compared: torch.Tensor) -> None:
@@ -152,34 +144,17 @@ class LinearCKA:
                 f'{name}: LinearCKA needs (B, C, H, W) maps with the same '
                 f'B, H and W, got {tuple(reference.shape)} and '
                 f'{tuple(compared.shape)}')
-        reference, compared = as_float(reference), as_float(compared)
-        if self.standardize:
-            reference = standardize_features(reference)
-            compared = standardize_features(compared)
-        t_bands = radial_band_maps(reference, self.low_radius,
-                                   self.high_radius)
-        s_bands = radial_band_maps(compared, self.low_radius,
-                                   self.high_radius)
-        grid = tuple(reference.shape[-2:])
-        if name not in self._state:
-            self._state[name] = ({
+        t_bands, s_bands = self.band_maps(name, reference, compared)
+        if name not in self.stats:
+            self.stats[name] = {
                 band: CrossCovariance(reference.shape[1], compared.shape[1],
                                       reference.device)
                 for band in BANDS
-            }, grid)
-        stats, first_grid = self._state[name]
-        if first_grid != grid:
-            raise ValueError(f'{name}: feature grid changed from {first_grid} '
-                             f'to {grid} between batches')
+            }
         for band in BANDS:
-            stats[band].add(
+            self.stats[name][band].add(
                 maps_to_examples(t_bands[band]),
                 maps_to_examples(s_bands[band]))
-
-    @property
-    def names(self) -> Tuple[str, ...]:
-        """Names of the blocks seen so far, in order of first update."""
-        return tuple(self._state)
 
     def compute(self) -> Dict[str, dict]:
         """CKA per block and band, and its mean over blocks.
@@ -189,11 +164,10 @@ class LinearCKA:
             positions), ``grid`` (H, W) and ``cka`` (band -> float);
             ``average``: ``cka`` (band -> mean over blocks).
         """
-        if not self._state:
-            raise RuntimeError('LinearCKA.compute() before any update(): no '
-                               'block was analysed')
+        self.check_updated()
         blocks = OrderedDict()
-        for name, (stats, grid) in self._state.items():
+        for name, grid in self.grids.items():
+            stats = self.stats[name]
             blocks[name] = dict(
                 num_examples=stats['full'].count,
                 grid=list(grid),

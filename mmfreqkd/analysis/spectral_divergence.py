@@ -27,13 +27,12 @@ block-averaged metrics (the paper's "averaged over blocks" figure), and
 ``mean_block_ratio``, the mean of the per-block ratios.
 """
 from collections import OrderedDict
-from typing import Dict, Tuple
+from typing import Dict
 
 import torch
 
-from mmfreqkd.models.freq import standardize_features
-
-from .radial_bands import BANDS, as_float, radial_band_maps
+from .band_statistic import BandStatistic
+from .radial_bands import BANDS
 
 METRICS = ('mse', 'nmse', 'cosine_distance')
 
@@ -68,19 +67,14 @@ def band_divergences(reference: torch.Tensor, compared: torch.Tensor,
         (t_norm * s_norm).clamp_min(eps))
 
 
-class SpectralDivergence:
+class SpectralDivergence(BandStatistic):
     """Accumulates band divergences over batches, per block.
 
     Only sums are kept (per block a 3 x 3 table of sums and of sums of
     squares over the samples), so any number of samples fits in memory.
 
-    Args:
-        low_radius (float): Outer normalised radius of the low band.
-            Default: 0.25.
-        high_radius (float): Inner normalised radius of the high band.
-            Default: 0.75.
-        standardize (bool): Standardise the maps before splitting them (the
-            paper's setting). Default: True.
+    Args: ``low_radius``, ``high_radius`` and ``standardize`` of
+    :class:`~mmfreqkd.analysis.band_statistic.BandStatistic`.
 
     Example:
         >>> divergence = SpectralDivergence()
@@ -93,11 +87,9 @@ class SpectralDivergence:
                  low_radius: float = 0.25,
                  high_radius: float = 0.75,
                  standardize: bool = True):
-        self.low_radius = low_radius
-        self.high_radius = high_radius
-        self.standardize = standardize
-        # name -> [count, sums (metrics, bands), squared sums, grid (H, W)]
-        self._state: 'OrderedDict[str, list]' = OrderedDict()
+        super().__init__(low_radius, high_radius, standardize)
+        # block name -> [count, sums (metrics, bands), squared sums]
+        self.sums: Dict[str, list] = {}
 
     def update(self, name: str, reference: torch.Tensor,
                compared: torch.Tensor) -> None:
@@ -114,14 +106,7 @@ class SpectralDivergence:
                 f'the same shape, got {tuple(reference.shape)} and '
                 f'{tuple(compared.shape)}; in teacher-student mode the '
                 'student maps must be projected to the teacher\'s shape')
-        reference, compared = as_float(reference), as_float(compared)
-        if self.standardize:
-            reference = standardize_features(reference)
-            compared = standardize_features(compared)
-        t_bands = radial_band_maps(reference, self.low_radius,
-                                   self.high_radius)
-        s_bands = radial_band_maps(compared, self.low_radius,
-                                   self.high_radius)
+        t_bands, s_bands = self.band_maps(name, reference, compared)
         per_band = [band_divergences(t_bands[band], s_bands[band])
                     for band in BANDS]
         # (metrics, bands, B) in float64 for the sums
@@ -129,19 +114,10 @@ class SpectralDivergence:
             torch.stack([divs[metric] for divs in per_band])
             for metric in METRICS
         ]).double()
-        grid = tuple(reference.shape[-2:])
-        state = self._state.setdefault(name, [0, 0., 0., grid])
-        if state[3] != grid:
-            raise ValueError(f'{name}: feature grid changed from {state[3]} '
-                             f'to {grid} between batches')
+        state = self.sums.setdefault(name, [0, 0., 0.])
         state[0] += values.shape[-1]
         state[1] = state[1] + values.sum(dim=-1)
         state[2] = state[2] + values.square().sum(dim=-1)
-
-    @property
-    def names(self) -> Tuple[str, ...]:
-        """Names of the blocks seen so far, in order of first update."""
-        return tuple(self._state)
 
     def compute(self) -> dict:
         """Means, standard deviations and ratios of everything added.
@@ -154,11 +130,10 @@ class SpectralDivergence:
             of the block averages) and ``mean_block_ratio`` (mean of the
             per-block ratios).
         """
-        if not self._state:
-            raise RuntimeError('SpectralDivergence.compute() before any '
-                               'update(): no block was analysed')
+        self.check_updated()
         blocks = OrderedDict()
-        for name, (count, sums, squares, grid) in self._state.items():
+        for name, grid in self.grids.items():
+            count, sums, squares = self.sums[name]
             mean = sums / count
             std = (squares / count - mean.square()).clamp_min(0).sqrt()
             blocks[name] = dict(

@@ -113,5 +113,10 @@ def test_errors():
         cka.update('block1', torch.zeros(2, 4, 8, 8), torch.zeros(2, 4, 8, 7))
     with pytest.raises(RuntimeError, match='before any update'):
         cka.compute()
+    cka.update('block1', torch.randn(1, 4, 8, 8), torch.randn(1, 3, 8, 8))
+    with pytest.raises(ValueError, match='block1: feature grid changed'):
+        cka.update('block1', torch.randn(1, 4, 8, 9),
+                   torch.randn(1, 3, 8, 9))
+    assert cka.names == ('block1', )
     with pytest.raises(ValueError, match='paired example matrices'):
         linear_cka(torch.zeros(5, 2), torch.zeros(4, 2))

@@ -1,0 +1,81 @@
+"""What the per-block, per-band statistics of the analysis tools share."""
+from collections import OrderedDict
+from typing import Dict, Tuple
+
+import torch
+
+from mmfreqkd.models.freq import standardize_features
+
+from .radial_bands import as_float, radial_band_maps
+
+
+class BandStatistic:
+    """Base of the statistics accumulated per block over radial bands.
+
+    :meth:`band_maps` prepares a batch of one block the same way for every
+    statistic: float maps, standardised unless ``standardize=False``, split
+    into the ``full``, ``low`` and ``high`` bands of
+    :func:`~mmfreqkd.analysis.radial_bands.radial_band_maps`; it also records
+    each block's feature grid, which must not change between batches.
+    Subclasses implement ``update`` and ``compute`` on top of it.
+
+    Args:
+        low_radius (float): Outer normalised radius of the low band.
+            Default: 0.25.
+        high_radius (float): Inner normalised radius of the high band.
+            Default: 0.75.
+        standardize (bool): Standardise the maps before splitting them (the
+            paper's setting). Default: True.
+    """
+
+    def __init__(self,
+                 low_radius: float = 0.25,
+                 high_radius: float = 0.75,
+                 standardize: bool = True):
+        self.low_radius = low_radius
+        self.high_radius = high_radius
+        self.standardize = standardize
+        # block name -> feature grid (H, W), in order of first update
+        self.grids: 'OrderedDict[str, Tuple[int, int]]' = OrderedDict()
+
+    def band_maps(
+        self, name: str, reference: torch.Tensor, compared: torch.Tensor
+    ) -> Tuple[Dict[str, torch.Tensor], Dict[str, torch.Tensor]]:
+        """Standardise and split a batch of block ``name``.
+
+        Args:
+            name (str): Block name.
+            reference (Tensor): Reference maps (B, C_t, H, W).
+            compared (Tensor): Compared maps (B, C_s, H, W).
+
+        Returns:
+            tuple[dict, dict]: The band maps (band -> Tensor) of both sides.
+
+        Raises:
+            ValueError: If the grid differs from an earlier batch of the
+                block.
+        """
+        reference, compared = as_float(reference), as_float(compared)
+        if self.standardize:
+            reference = standardize_features(reference)
+            compared = standardize_features(compared)
+        bands = tuple(
+            radial_band_maps(maps, self.low_radius, self.high_radius)
+            for maps in (reference, compared))
+        grid = tuple(reference.shape[-2:])
+        first_grid = self.grids.setdefault(name, grid)
+        if first_grid != grid:
+            raise ValueError(f'{name}: feature grid changed from {first_grid} '
+                             f'to {grid} between batches')
+        return bands
+
+    @property
+    def names(self) -> Tuple[str, ...]:
+        """Names of the blocks seen so far, in order of first update."""
+        return tuple(self.grids)
+
+    def check_updated(self) -> None:
+        """Raise unless at least one batch was added (before ``compute``)."""
+        if not self.grids:
+            raise RuntimeError(f'{type(self).__name__}.compute() before any '
+                               'update(): no block was analysed')
