@@ -1,7 +1,7 @@
 """Command-line plumbing shared by the tools under ``tools/analysis``."""
 import argparse
 import os.path as osp
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import torch
 from mmengine.config import Config, DictAction
@@ -13,6 +13,7 @@ from .dataloader import SPLITS, build_analysis_dataloader, \
     build_analysis_dataset
 from .paired_features import (ANALYSIS_MODES, PairedFeatureExtractor,
                               build_paired_feature_extractor)
+from .reports import save_json
 
 DEFINITIONS = dict(
     standardisation='per map: per-channel spatial mean removed, then every '
@@ -189,6 +190,48 @@ def run_statistics(args: argparse.Namespace,
         device=device,
         progress=not args.no_progress)
     return run_settings(args, extractor, device, seen)
+
+
+def run_band_statistic(args: argparse.Namespace, statistic,
+                       stem: str,
+                       save_csv: Callable[[dict, str], None],
+                       plot: Callable[..., None],
+                       format_table: Callable[[dict], str],
+                       title_prefix: str = '') -> dict:
+    """Run one band statistic over the data and write its reports.
+
+    Writes ``<stem>.json`` (results and run settings), ``<stem>.csv`` and
+    ``<stem>.png`` to :func:`output_dir` and prints the table and the paths.
+
+    Args:
+        args (Namespace): Parsed with :func:`add_model_arguments` and
+            :func:`add_sampling_arguments`.
+        statistic (BandStatistic): E.g. a ``LinearCKA``.
+        stem (str): File name stem of the outputs.
+        save_csv (callable): ``save_csv(results, path)``.
+        plot (callable): ``plot(results, path, title=...)``.
+        format_table (callable): ``format_table(results) -> str``.
+        title_prefix (str): Put before the plot title (which names both
+            sides and the samples). Default: ''.
+
+    Returns:
+        dict: The results, ``settings`` included.
+    """
+    settings = run_statistics(args, [statistic])
+    results = dict(settings=settings, **statistic.compute())
+    paths = {
+        ext: osp.join(output_dir(args), f'{stem}.{ext}')
+        for ext in ('json', 'csv', 'png')
+    }
+    save_json(results, paths['json'])
+    save_csv(results, paths['csv'])
+    sides = settings['sides']
+    plot(results, paths['png'],
+         title=f"{title_prefix}{sides['reference']} vs {sides['compared']}, "
+         f"{settings['num_samples']} {args.split} samples")
+    print(format_table(results))
+    print('written: ' + ', '.join(paths.values()))
+    return results
 
 
 def parse_with(description: str, adders: List, argv: Optional[list] = None,

@@ -12,14 +12,12 @@ instead. Writes ``cka.json`` (CKA per block for the full / low / high bands,
 their means over blocks, the run settings), ``cka.csv`` and ``cka.png`` and
 prints the table.
 """
-import os.path as osp
-
 import mmfreqkd  # noqa: F401  (registers every module)
 from mmfreqkd.analysis import (LinearCKA, format_cka_table, plot_cka,
-                               save_cka_csv, save_json)
+                               save_cka_csv)
 from mmfreqkd.analysis.cli import (add_model_arguments,
-                                   add_sampling_arguments, output_dir,
-                                   parse_with, run_statistics)
+                                   add_sampling_arguments, parse_with,
+                                   run_band_statistic)
 from mmfreqkd.utils import exit_with_one_line_error
 
 
@@ -37,21 +35,9 @@ def main(argv=None):
     args = parse_args(argv)
     cka = LinearCKA(args.low_radius, args.high_radius,
                     not args.no_standardize)
-    settings = run_statistics(args, [cka])
-    results = dict(settings=settings, **cka.compute())
-
-    out_dir = output_dir(args)
-    paths = {ext: osp.join(out_dir, f'cka.{ext}')
-             for ext in ('json', 'csv', 'png')}
-    save_json(results, paths['json'])
-    save_cka_csv(results, paths['csv'])
-    sides = settings['sides']
-    plot_cka(
-        results, paths['png'],
-        title=f"linear CKA, {sides['reference']} vs {sides['compared']}, "
-        f"{settings['num_samples']} {args.split} samples")
-    print(format_cka_table(results))
-    print('written: ' + ', '.join(paths.values()))
+    run_band_statistic(
+        args, cka, 'cka', save_cka_csv, plot_cka, format_cka_table,
+        title_prefix='linear CKA, ')
 
 
 if __name__ == '__main__':

@@ -18,15 +18,12 @@ deviations over samples, high/low ratios, the run settings),
 ``spectral_divergence.csv`` and ``spectral_divergence.png`` to the output
 folder and prints the table.
 """
-import os.path as osp
-
 import mmfreqkd  # noqa: F401  (registers every module)
 from mmfreqkd.analysis import (SpectralDivergence, format_divergence_table,
-                               plot_spectral_divergence, save_divergence_csv,
-                               save_json)
+                               plot_spectral_divergence, save_divergence_csv)
 from mmfreqkd.analysis.cli import (add_model_arguments,
-                                   add_sampling_arguments, output_dir,
-                                   parse_with, run_statistics)
+                                   add_sampling_arguments, parse_with,
+                                   run_band_statistic)
 from mmfreqkd.utils import exit_with_one_line_error
 
 
@@ -42,21 +39,9 @@ def main(argv=None):
     args = parse_args(argv)
     divergence = SpectralDivergence(args.low_radius, args.high_radius,
                                     not args.no_standardize)
-    settings = run_statistics(args, [divergence])
-    results = dict(settings=settings, **divergence.compute())
-
-    out_dir = output_dir(args)
-    paths = {ext: osp.join(out_dir, f'spectral_divergence.{ext}')
-             for ext in ('json', 'csv', 'png')}
-    save_json(results, paths['json'])
-    save_divergence_csv(results, paths['csv'])
-    sides = settings['sides']
-    plot_spectral_divergence(
-        results, paths['png'],
-        title=f"{sides['reference']} vs {sides['compared']}, "
-        f"{settings['num_samples']} {args.split} samples")
-    print(format_divergence_table(results))
-    print('written: ' + ', '.join(paths.values()))
+    run_band_statistic(args, divergence, 'spectral_divergence',
+                       save_divergence_csv, plot_spectral_divergence,
+                       format_divergence_table)
 
 
 if __name__ == '__main__':
