@@ -1,16 +1,17 @@
 """FiGKD: distil only the wavelet high-frequency part of the logits."""
 import torch
 from mmengine.registry import MODELS
-from torch import nn
 
 from ..freq import LogitWavelet
-from .base_feature_loss import check_reduction, check_weight
-from .kd_loss import check_logit_pair, check_temperature, softened_kl
+from .kd_loss import KDLoss, check_logit_pair, softened_kl
 
 
 @MODELS.register_module()
-class FiGKDLoss(nn.Module):
+class FiGKDLoss(KDLoss):
     """Logit distillation restricted to the wavelet detail band.
+
+    A :class:`KDLoss` (same temperature, weight and reduction arguments) on
+    the high-frequency part of the logits.
 
     The C logits of a sample are a 1-D signal; a ``levels``-level DWT
     (:class:`~mmfreqkd.models.freq.LogitWavelet`) splits it into an
@@ -55,16 +56,12 @@ class FiGKDLoss(nn.Module):
                  distance: str = 'kl',
                  loss_weight: float = 1.0,
                  reduction: str = 'mean'):
-        super().__init__()
-        name = type(self).__name__
+        super().__init__(temperature, loss_weight, reduction)
         self.wavelet = LogitWavelet(wavelet, levels)
-        self.temperature = check_temperature(temperature, name)
         if distance not in self.distances:
-            raise ValueError(f'{name}: distance must be one of '
-                             f'{self.distances}, got {distance!r}')
+            raise ValueError(f'{type(self).__name__}: distance must be one '
+                             f'of {self.distances}, got {distance!r}')
         self.distance = distance
-        self.loss_weight = check_weight(loss_weight, name, 'loss_weight')
-        self.reduction = check_reduction(reduction, name)
 
     def forward(self, student: torch.Tensor,
                 teacher: torch.Tensor) -> torch.Tensor:
@@ -86,6 +83,4 @@ class FiGKDLoss(nn.Module):
             difference = self.wavelet.details(student) - \
                 self.wavelet.details(teacher)
             loss = difference.square().mean(dim=-1)
-        if self.reduction == 'mean':
-            loss = loss.mean()
-        return self.loss_weight * loss
+        return self.reduce(loss)

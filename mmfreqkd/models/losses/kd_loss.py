@@ -88,7 +88,10 @@ class KDLoss(nn.Module):
             Tensor: Scalar for ``'mean'``, (B,) for ``'none'``.
         """
         check_logit_pair(student, teacher, type(self).__name__)
-        loss = softened_kl(student, teacher, self.temperature)
+        return self.reduce(softened_kl(student, teacher, self.temperature))
+
+    def reduce(self, loss: torch.Tensor) -> torch.Tensor:
+        """Per-sample losses (B,) -> the weighted loss of ``reduction``."""
         if self.reduction == 'mean':
             loss = loss.mean()
         return self.loss_weight * loss
