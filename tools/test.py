@@ -8,16 +8,15 @@ The command line is the one of MMDetection / MMSegmentation::
 """
 import argparse
 import inspect
-import os
 import os.path as osp
 
-from mmengine.config import DictAction
 from mmengine.evaluator import DumpResults
 from mmengine.registry import HOOKS, DefaultScope
 
 import mmfreqkd  # noqa: F401  (registers every module, checkpoint-load fix)
-from mmfreqkd.utils import (build_runner, exit_with_one_line_error,
-                            load_run_config)
+from mmfreqkd.utils import (add_runner_arguments, build_runner,
+                            exit_with_one_line_error, load_run_config,
+                            parse_runner_args)
 
 
 def parse_args(argv=None):
@@ -38,22 +37,8 @@ def parse_args(argv=None):
         '(inside the work dir), for tasks with a visualization hook')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='seconds per shown image')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override existing config keys; a key that does not exist is an '
-        'error')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_arguments(parser)
+    return parse_runner_args(parser, argv)
 
 
 def enable_visualization(cfg, args):

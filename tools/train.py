@@ -9,14 +9,13 @@ habits carry over::
     bash tools/dist_train.sh CONFIG 4      # 4 GPUs through torchrun
 """
 import argparse
-import os
 
 import torch
-from mmengine.config import DictAction
 
 import mmfreqkd  # noqa: F401  (registers every module, checkpoint-load fix)
-from mmfreqkd.utils import (build_runner, exit_with_one_line_error,
-                            load_run_config)
+from mmfreqkd.utils import (add_runner_arguments, build_runner,
+                            exit_with_one_line_error, load_run_config,
+                            parse_runner_args)
 
 
 def parse_args(argv=None):
@@ -42,23 +41,8 @@ def parse_args(argv=None):
         const='auto',
         help='resume from the given checkpoint, or from the latest one in the '
         'work dir when no path is given')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override existing config keys, e.g. '
-        'train_dataloader.batch_size=2 model.teacher.arch=small; a key that '
-        'does not exist is an error')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_arguments(parser)
+    return parse_runner_args(parser, argv)
 
 
 def amp_dtype() -> str:

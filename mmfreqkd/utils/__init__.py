@@ -1,8 +1,9 @@
 """Utilities shared by the command-line tools."""
-from .cli import exit_with_one_line_error
+from .cli import (add_runner_arguments, exit_with_one_line_error,
+                  parse_runner_args)
 from .config import build_runner, load_config, load_run_config
 
 __all__ = [
-    'build_runner', 'exit_with_one_line_error', 'load_config',
-    'load_run_config'
+    'add_runner_arguments', 'build_runner', 'exit_with_one_line_error',
+    'load_config', 'load_run_config', 'parse_runner_args'
 ]

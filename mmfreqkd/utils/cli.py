@@ -1,7 +1,44 @@
-"""Error reporting for the command-line tools."""
+"""Shared pieces of the command-line tools: runner arguments, errors."""
+import argparse
 import functools
+import os
 import sys
 import traceback
+from typing import Optional
+
+from mmengine.config import DictAction
+
+
+def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--cfg-options``, ``--launcher`` and ``--local-rank``.
+
+    The arguments every OpenMMLab train / test script takes; parse with
+    :func:`parse_runner_args`.
+    """
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override existing config keys, e.g. '
+        'train_dataloader.batch_size=2 model.teacher.arch=small; a key that '
+        'does not exist in the config is an error')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_runner_args(parser: argparse.ArgumentParser,
+                      argv: Optional[list] = None) -> argparse.Namespace:
+    """Parse ``argv``; export ``--local-rank`` as ``LOCAL_RANK`` unless the
+    launcher has set it already (``torch.distributed.launch`` passes only
+    the argument)."""
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
 
 
 def exit_with_one_line_error(main):
