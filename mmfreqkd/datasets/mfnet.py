@@ -6,6 +6,8 @@ from mmengine.fileio import get_text
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from .split_file import parse_split_lines
+
 MFNET_CLASSES = ('unlabelled', 'car', 'person', 'bike', 'curve', 'car_stop',
                  'guardrail', 'color_cone', 'bump')
 MFNET_PALETTE = [[0, 0, 0], [64, 0, 128], [64, 64, 0], [0, 128, 192],
@@ -66,21 +68,17 @@ class MFNetDataset(BaseSegDataset):
         img_dir = self.data_prefix['img_path']
         seg_dir = self.data_prefix['seg_map_path']
         text = get_text(self.ann_file, backend_args=self.backend_args)
-        data_list = []
-        first_line = {}
-        for line_no, line in enumerate(text.splitlines(), start=1):
-            stem = line.strip()
-            if not stem:
-                continue
-            where = f'{self.ann_file}:{line_no}'
+
+        def check_stem(stem: str, where: str) -> str:
             if stem[-1] not in 'DN' or len(stem.split()) != 1:
                 raise ValueError(
                     f'{where}: expected an MFNet stem ending with D (day) or '
                     f'N (night), e.g. "00001D", got {stem!r}')
-            if stem in first_line:
-                raise ValueError(f'{where}: stem {stem!r} already listed on '
-                                 f'line {first_line[stem]}')
-            first_line[stem] = line_no
+            return stem
+
+        data_list = []
+        for stem in parse_split_lines(text.splitlines(), self.ann_file,
+                                      check_stem, item='stem'):
             img_path = osp.join(img_dir, stem + self.img_suffix)
             data_list.append(
                 dict(

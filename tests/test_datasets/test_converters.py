@@ -13,7 +13,8 @@ from mmfreqkd.datasets.converters import (flir_aligned_to_coco,
                                           find_kaist_annotation,
                                           kaist_to_coco,
                                           parse_kaist_annotation,
-                                          parse_voc_xml, read_kaist_split,
+                                          parse_voc_xml, read_flir_split,
+                                          read_kaist_split,
                                           summarize_coco)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -244,6 +245,17 @@ def test_read_kaist_split_errors(tmp_path, line, message):
                        f'set00/V000/I00000\n\n{line}\n')
     with pytest.raises(ValueError, match=message) as error:
         read_kaist_split(split)
+    assert f'{split}:3:' in str(error.value)
+
+
+@pytest.mark.parametrize('line, message', [
+    ('FLIR_00001 FLIR_00002', 'expected one frame name'),
+    ('FLIR_00001.jpeg', "frame 'FLIR_00001' already listed on line 1"),
+])
+def test_read_flir_split_errors(tmp_path, line, message):
+    split = write_text(tmp_path / 'split.txt', f'FLIR_00001\n\n{line}\n')
+    with pytest.raises(ValueError, match=message) as error:
+        read_flir_split(split)
     assert f'{split}:3:' in str(error.value)
 
 

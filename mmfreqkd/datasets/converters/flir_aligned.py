@@ -21,6 +21,8 @@ from typing import List, Tuple
 from PIL import Image
 from tqdm import tqdm
 
+from ..split_file import read_split_file
+
 FLIR_ALIGNED_CATEGORIES = [
     dict(id=1, name='person'),
     dict(id=2, name='car'),
@@ -69,25 +71,14 @@ def read_flir_split(split_file: str) -> List[str]:
         ValueError: On a line holding spaces or a repeated frame, naming the
             file and line.
     """
-    frames = []
-    first_line = {}
-    with open(split_file, encoding='utf-8-sig') as f:
-        for line_no, line in enumerate(f, start=1):
-            entry = line.strip()
-            if not entry:
-                continue
-            where = f'{split_file}:{line_no}'
-            if len(entry.split()) != 1:
-                raise ValueError(
-                    f'{where}: expected one frame name, got {entry!r}')
-            frame = flir_frame_name(entry)
-            if frame in first_line:
-                raise ValueError(
-                    f'{where}: frame {frame!r} already listed on line '
-                    f'{first_line[frame]}')
-            first_line[frame] = line_no
-            frames.append(frame)
-    return frames
+
+    def parse_entry(entry: str, where: str) -> str:
+        if len(entry.split()) != 1:
+            raise ValueError(
+                f'{where}: expected one frame name, got {entry!r}')
+        return flir_frame_name(entry)
+
+    return read_split_file(split_file, parse_entry)
 
 
 def _child_number(element: ET.Element, tag: str, where: str):

@@ -28,6 +28,8 @@ from typing import List, Optional, Sequence, Tuple
 from PIL import Image
 from tqdm import tqdm
 
+from ..split_file import read_split_file
+
 BBGT_HEADER = '% bbGt version=3'
 KAIST_LABELS = ('person', 'people', 'cyclist', 'person?', 'person?a')
 KAIST_POSITIVE_LABEL = 'person'
@@ -148,30 +150,20 @@ def read_kaist_split(split_file: str) -> List[str]:
         ValueError: On a line that is not a frame name, a set outside
             00-11 or a repeated frame, naming the file and line.
     """
-    frames = []
-    first_line = {}
-    with open(split_file, encoding='utf-8-sig') as f:
-        for line_no, line in enumerate(f, start=1):
-            frame = line.strip()
-            if not frame:
-                continue
-            where = f'{split_file}:{line_no}'
-            match = _FRAME_PATTERN.fullmatch(frame)
-            if match is None:
-                raise ValueError(
-                    f'{where}: expected a frame like "set06/V000/I00019", '
-                    f'got {frame!r}')
-            if int(match.group(1)) >= KAIST_NUM_SETS:
-                raise ValueError(
-                    f'{where}: KAIST has sets 00-{KAIST_NUM_SETS - 1:02d}, '
-                    f'got {frame!r}')
-            if frame in first_line:
-                raise ValueError(
-                    f'{where}: frame {frame!r} already listed on line '
-                    f'{first_line[frame]}')
-            first_line[frame] = line_no
-            frames.append(frame)
-    return frames
+
+    def parse_entry(frame: str, where: str) -> str:
+        match = _FRAME_PATTERN.fullmatch(frame)
+        if match is None:
+            raise ValueError(
+                f'{where}: expected a frame like "set06/V000/I00019", '
+                f'got {frame!r}')
+        if int(match.group(1)) >= KAIST_NUM_SETS:
+            raise ValueError(
+                f'{where}: KAIST has sets 00-{KAIST_NUM_SETS - 1:02d}, '
+                f'got {frame!r}')
+        return frame
+
+    return read_split_file(split_file, parse_entry)
 
 
 def find_kaist_annotation(ann_dir: str, frame: str,
