@@ -1,30 +1,7 @@
 """Precision of FreqKDDistiller under a mixed-precision (``--amp``) region:
 the teacher follows ``teacher_dtype`` and the losses run in float32."""
 import torch
-from mmengine.registry import MODELS, DefaultScope
-
-import mmfreqkd  # noqa: F401
-
-TINY_VIT = dict(type='DINOv2ViT', out_indices=(1, 3),
-                layer_scale_init_value=1.0,
-                arch=dict(embed_dims=32, num_layers=4, num_heads=2,
-                          feedforward_channels=64))
-
-
-def build_distiller(**kwargs):
-    cfg = dict(
-        type='FreqKDDistiller',
-        teacher=dict(TINY_VIT, frozen=True),
-        student=TINY_VIT,
-        student_lora=dict(rank=4, alpha=8, dropout=0.0),
-        distill_pairs=[
-            dict(name='block1', teacher_index=0, student_index=0),
-            dict(name='block3', teacher_index=1, student_index=1),
-        ],
-        allow_random_teacher=True,
-        **kwargs)
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        return MODELS.build(cfg)
+from tiny_distiller import build_tiny_distiller
 
 
 def paired_inputs():
@@ -34,7 +11,7 @@ def paired_inputs():
 
 
 def test_float32_teacher_and_losses_inside_a_bfloat16_region():
-    model = build_distiller(teacher_dtype='float32')
+    model = build_tiny_distiller(teacher_dtype='float32')
     inputs = paired_inputs()
     with torch.no_grad():
         teacher_fp32 = model.teacher(inputs['rgb'])
@@ -61,7 +38,7 @@ def test_float32_teacher_and_losses_inside_a_bfloat16_region():
 
 
 def test_bfloat16_teacher_dtype_runs_the_teacher_in_bfloat16():
-    model = build_distiller(teacher_dtype='bfloat16')
+    model = build_tiny_distiller(teacher_dtype='bfloat16')
     inputs = paired_inputs()
     with torch.no_grad():
         teacher_fp32 = model.teacher(inputs['rgb'])

@@ -9,15 +9,7 @@ from mmengine.runner import load_state_dict
 
 import mmfreqkd  # noqa: F401
 from mmfreqkd.models.lora import LoRALinear
-
-TINY_ARCH = dict(embed_dims=32, num_layers=4, num_heads=2,
-                 feedforward_channels=64)
-
-
-def tiny_vit(**kwargs):
-    return dict(type='DINOv2ViT', arch=TINY_ARCH, out_indices=(1, 3),
-                layer_scale_init_value=1.0, **kwargs)
-
+from tiny_distiller import tiny_vit
 
 def build_distiller(student=None, lora=dict(rank=4, alpha=8, dropout=0.0),
                     pairs=None, loss=None, **kwargs):

@@ -4,18 +4,15 @@ import pytest
 import torch
 from mmdet.structures import DetDataSample
 from mmengine.dataset import Compose
-from mmengine.registry import MODELS, DefaultScope
+from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 import mmfreqkd  # noqa: F401
 from mmfreqkd.datasets.synthetic import make_synthetic_dataset
 from mmfreqkd.models.distillers import TeacherFeatureCache
 from mmfreqkd.utils import load_config
+from tiny_distiller import build_tiny_distiller
 
-TINY_ARCH = dict(embed_dims=32, num_layers=4, num_heads=2,
-                 feedforward_channels=64)
-TINY_VIT = dict(type='DINOv2ViT', arch=TINY_ARCH, out_indices=(1, 3),
-                layer_scale_init_value=1.0)
 VALID_PIPELINE = [
     dict(type='LoadPairedImageFromFile', ir_channels=3),
     dict(type='ApplyToModality', modality='ir',
@@ -30,19 +27,7 @@ VALID_PIPELINE = [
 
 
 def build_distiller(cache=dict(max_items=16)):
-    cfg = dict(
-        type='FreqKDDistiller',
-        teacher=dict(TINY_VIT, frozen=True),
-        student=TINY_VIT,
-        student_lora=dict(rank=4, alpha=8, dropout=0.0),
-        distill_pairs=[
-            dict(name='block1', teacher_index=0, student_index=0),
-            dict(name='block3', teacher_index=1, student_index=1),
-        ],
-        teacher_feature_cache=cache,
-        allow_random_teacher=True)
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        return MODELS.build(cfg)
+    return build_tiny_distiller(teacher_feature_cache=cache)
 
 
 def samples(names, flip=False, shape=(42, 56)):
