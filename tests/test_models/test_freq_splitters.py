@@ -330,11 +330,19 @@ def explicit_matrix(splitter, height, width):
     return splitter.low_pass(basis).reshape(size, size)
 
 
-@pytest.mark.parametrize('splitter', [
-    FFTRectSplitter(), FFTRectSplitter(cutoff=0.3, impl='fft'),
-    FFTRadialSplitter(), GaussianSplitter(), DCTSplitter(),
-    HaarDWTSplitter(), HaarDWTSplitter(levels=2)
-], ids=lambda s: type(s).__name__)
+EVERY_SPLITTER = [
+    FFTRectSplitter(),
+    FFTRectSplitter(cutoff=0.3, impl='fft'),
+    FFTRadialSplitter(),
+    GaussianSplitter(),
+    DCTSplitter(),
+    HaarDWTSplitter(),
+    HaarDWTSplitter(levels=2)
+]
+
+
+@pytest.mark.parametrize(
+    'splitter', EVERY_SPLITTER, ids=lambda s: type(s).__name__)
 @pytest.mark.parametrize('size', [(5, 6), (7, 9), (8, 4)])
 def test_low_pass_adjoint_is_the_transposed_matrix(splitter, size):
     """``low_pass_adjoint`` against the transpose of the explicit matrix;
@@ -345,6 +353,19 @@ def test_low_pass_adjoint_is_the_transposed_matrix(splitter, size):
     torch.testing.assert_close(splitter.low_pass_adjoint(y), expected)
     if splitter.self_adjoint:
         torch.testing.assert_close(matrix, matrix.T)
+
+
+@pytest.mark.parametrize(
+    'splitter', EVERY_SPLITTER, ids=lambda s: type(s).__name__)
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_low_pass_writes_into_out(splitter, dtype):
+    """``out=`` returns the given buffer, filled with the same band."""
+    x = random_maps(7, 9, dtype=dtype)
+    for method in (splitter.low_pass, splitter.low_pass_adjoint):
+        out = torch.full_like(x, float('nan'))
+        result = method(x, out=out)
+        assert result.data_ptr() == out.data_ptr()
+        torch.testing.assert_close(out, method(x), rtol=0, atol=0)
 
 
 def test_multi_level_haar_on_odd_sizes_is_not_symmetric():
@@ -373,3 +394,19 @@ def test_rect_axis_factors_rebuild_the_complex_operator(length, cutoff):
                                torch.eye(basis.shape[1], dtype=basis.dtype))
     assert set(np.round(gains.numpy(), 9)) <= {0.5, 1.0}
     assert skew_left.shape[1] <= 2
+
+
+@pytest.mark.parametrize('size, rank_w', [((37, 46), 24), ((7, 9), 5),
+                                          ((6, 16), 9), ((9, 30), 16)])
+def test_rect_width_rank_is_padded_with_zeros(size, rank_w):
+    """k_w = 23 on the ViT-L grid runs as 24 and 15 as 16; padding that
+    would add more than an eighth (5 -> 8, 9 -> 16) is skipped. The band is
+    unchanged either way (``test_rect_splitter_matches_numpy``)."""
+    splitter = FFTRectSplitter()
+    (_, reduce_w, _, expand_w), _ = splitter.band_operators(
+        *size, torch.device('cpu'), torch.float64)
+    kept = splitter.axis_factors(size[1])[0].shape[1]
+    assert reduce_w.shape == (size[1], rank_w)
+    assert expand_w.shape == (rank_w, size[1])
+    assert not reduce_w[:, kept:].any() and not expand_w[kept:].any()
+    assert reduce_w[:, :kept].abs().sum(dim=0).min() > 0

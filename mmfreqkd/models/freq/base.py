@@ -1,6 +1,6 @@
 """The interface every band splitter implements."""
 from collections import OrderedDict
-from typing import Callable, Hashable, Tuple
+from typing import Callable, Hashable, Optional, Tuple
 
 import torch
 from torch import nn
@@ -30,18 +30,27 @@ class BaseBandSplitter(nn.Module):
         super().__init__()
         self.operator_cache: 'OrderedDict[Hashable, object]' = OrderedDict()
 
-    def low_pass(self, x: torch.Tensor) -> torch.Tensor:
+    def low_pass(self,
+                 x: torch.Tensor,
+                 out: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Return the low band of ``x``.
 
         Args:
             x (Tensor): Maps of shape (B, C, H, W), floating point.
+            out (Tensor, optional): Contiguous tensor shaped like ``x`` to
+                write the low band into (not under autograd), so that
+                callers looping over chunks can reuse one buffer.
+                Default: None (a new tensor).
 
         Returns:
-            Tensor: The low band, same shape and dtype as ``x``.
+            Tensor: The low band, same shape and dtype as ``x`` (``out``
+            when given).
         """
         raise NotImplementedError
 
-    def low_pass_adjoint(self, x: torch.Tensor) -> torch.Tensor:
+    def low_pass_adjoint(self,
+                         x: torch.Tensor,
+                         out: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Apply the transpose of the (linear) low-pass operator.
 
         Fused losses need it to carry a gradient back through the split.
@@ -51,16 +60,18 @@ class BaseBandSplitter(nn.Module):
 
         Args:
             x (Tensor): Maps of shape (B, C, H, W), floating point.
+            out (Tensor, optional): As in :meth:`low_pass`.
 
         Returns:
-            Tensor: ``L^T x``, same shape and dtype as ``x``.
+            Tensor: ``L^T x``, same shape and dtype as ``x`` (``out`` when
+            given).
         """
         if self.self_adjoint:
-            return self.low_pass(x)
+            return self.low_pass(x, out=out)
         with torch.enable_grad():
             probe = torch.zeros_like(x, requires_grad=True)
             low = self.low_pass(probe)
-        return torch.autograd.grad(low, probe, x)[0]
+        return write_into(out, torch.autograd.grad(low, probe, x)[0])
 
     def split(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Split ``x`` into its low and high bands.
@@ -113,6 +124,15 @@ class BaseBandSplitter(nn.Module):
         if len(self.operator_cache) > self.max_cached:
             self.operator_cache.popitem(last=False)
         return value
+
+
+def write_into(out: Optional[torch.Tensor],
+               result: torch.Tensor) -> torch.Tensor:
+    """Return ``result``, copied into ``out`` first when ``out`` is given.
+
+    For splitters whose last operation cannot write into a given tensor.
+    """
+    return result if out is None else out.copy_(result)
 
 
 def check_cutoff(cutoff: float, owner: str) -> float:

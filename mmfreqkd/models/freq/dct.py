@@ -1,5 +1,6 @@
 """Discrete cosine transform band splitter."""
 import math
+from typing import Optional
 
 import torch
 from mmengine.registry import MODELS
@@ -59,9 +60,12 @@ class DCTSplitter(BaseBandSplitter):
             ('dct', length, device, dtype),
             lambda: dct_matrix(length)[:kept].to(device=device, dtype=dtype))
 
-    def low_pass(self, x: torch.Tensor) -> torch.Tensor:
+    def low_pass(self,
+                 x: torch.Tensor,
+                 out: Optional[torch.Tensor] = None) -> torch.Tensor:
         height, width = x.shape[-2:]
         rows = self.basis(height, x.device, x.dtype)
         cols = self.basis(width, x.device, x.dtype)
         coefficients = torch.matmul(rows, x) @ cols.T
-        return torch.matmul(rows.T, coefficients) @ cols
+        return torch.matmul(
+            torch.matmul(rows.T, coefficients), cols, out=out)

@@ -1,9 +1,11 @@
 """Haar wavelet band splitter."""
+from typing import Optional
+
 import torch
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 
-from .base import BaseBandSplitter
+from .base import BaseBandSplitter, write_into
 
 
 @MODELS.register_module()
@@ -33,7 +35,9 @@ class HaarDWTSplitter(BaseBandSplitter):
                              f'got {levels!r}')
         self.levels = levels
 
-    def low_pass(self, x: torch.Tensor) -> torch.Tensor:
+    def low_pass(self,
+                 x: torch.Tensor,
+                 out: Optional[torch.Tensor] = None) -> torch.Tensor:
         sizes = []
         approx = x
         for _ in range(self.levels):
@@ -48,4 +52,4 @@ class HaarDWTSplitter(BaseBandSplitter):
         for height, width in reversed(sizes):
             approx = approx.repeat_interleave(2, dim=-2).repeat_interleave(
                 2, dim=-1)[..., :height, :width]
-        return approx
+        return write_into(out, approx)

@@ -13,7 +13,10 @@ symmetrised mask restricted to the half spectrum and one inverse real FFT
 (``irfft2``) give the low band exactly, without ``fftshift`` copies. The
 half-spectrum gain is built once per (H, W, device, dtype) and cached.
 """
+from typing import Optional
+
 import torch
+import torch.nn.functional as F
 from mmengine.registry import MODELS
 
 from .base import BaseBandSplitter, check_cutoff
@@ -63,11 +66,13 @@ class FFTMaskSplitter(BaseBandSplitter):
             lambda: half_spectrum_gain(self.shifted_mask(height, width)).to(
                 device=device, dtype=dtype))
 
-    def low_pass(self, x: torch.Tensor) -> torch.Tensor:
+    def low_pass(self,
+                 x: torch.Tensor,
+                 out: Optional[torch.Tensor] = None) -> torch.Tensor:
         height, width = x.shape[-2:]
         gain = self.spectrum_gain(height, width, x.device, x.dtype)
         spectrum = torch.fft.rfft2(x)
-        return torch.fft.irfft2(spectrum * gain, s=(height, width))
+        return torch.fft.irfft2(spectrum * gain, s=(height, width), out=out)
 
 
 @MODELS.register_module()
@@ -111,6 +116,9 @@ class FFTRectSplitter(FFTMaskSplitter):
     """
 
     implementations = ('matmul', 'fft')
+    #: The W-axis rank of the ``'matmul'`` route is padded to a multiple of
+    #: this (see :meth:`band_operators`).
+    rank_multiple = 8
 
     def __init__(self, cutoff: float = 0.5, impl: str = 'matmul'):
         super().__init__()
@@ -146,8 +154,10 @@ class FFTRectSplitter(FFTMaskSplitter):
         left, sigma, right_t = torch.linalg.svd(
             basis.T @ operator.imag @ basis)
         rank = int((sigma > 1e-9).sum())
-        return (basis, gains, left[:, :rank] * sigma[:rank],
-                right_t[:rank].T)
+        # contiguous: torch.kron fails on some mixes of transposed strides
+        return tuple(
+            m.contiguous() for m in (basis, gains, left[:, :rank] *
+                                     sigma[:rank], right_t[:rank].T))
 
     def band_operators(self, height: int, width: int, device: torch.device,
                        dtype: torch.dtype):
@@ -159,11 +169,17 @@ class FFTRectSplitter(FFTMaskSplitter):
             device (torch.device): Device of the maps.
             dtype (torch.dtype): Dtype of the maps.
 
+        The W-axis factors get zero columns (rows) up to ``k_w'``, the next
+        multiple of :attr:`rank_multiple` (8), when that adds at most an
+        eighth to ``k_w``: the coefficients then have a zero tail, and the
+        CPU GEMM kernels run these thin products about 1.4x faster than with
+        an odd ``k_w`` (23 on the ViT-L grid).
+
         Returns:
-            tuple: ``(U_H^T, U_W, E_H, E_W^T)``, shapes (k_h, H), (W, k_w),
-            (H, k_h), (k_w, W), and the correction ``(kron(Z_H, Z_W),
-            kron(Y'_H, Y'_W)^T)``, shapes (k_h k_w, r) and (r, k_h k_w), or
-            None when ``B_H`` or ``B_W`` is zero.
+            tuple: ``(U_H^T, U_W, E_H, E_W^T)``, shapes (k_h, H), (W, k_w'),
+            (H, k_h), (k_w', W), and the correction ``(kron(Z_H, Z_W),
+            kron(Y'_H, Y'_W)^T)``, shapes (k_h k_w', r) and (r, k_h k_w'),
+            or None when ``B_H`` or ``B_W`` is zero.
         """
 
         def build():
@@ -171,15 +187,23 @@ class FFTRectSplitter(FFTMaskSplitter):
                 self.axis_factors(height)
             basis_w, gains_w, skew_left_w, skew_right_w = \
                 self.axis_factors(width)
+            rank_w = basis_w.shape[1]
+            padding = -rank_w % self.rank_multiple
+            if 8 * padding > rank_w:
+                padding = 0  # more than an eighth more work: not worth it
+            expand_w = F.pad(basis_w * gains_w, (0, padding)).T
+            skew_left_w = F.pad(skew_left_w / gains_w[:, None],
+                                (0, 0, 0, padding))
+            skew_right_w = F.pad(skew_right_w, (0, 0, 0, padding))
             matrices = [
-                basis_h.T, basis_w, basis_h * gains_h, (basis_w * gains_w).T
+                basis_h.T,
+                F.pad(basis_w, (0, padding)), basis_h * gains_h, expand_w
             ]
             correction = None
             if skew_left_h.shape[1] and skew_left_w.shape[1]:
                 correction = [
                     torch.kron(skew_right_h, skew_right_w),
-                    torch.kron(skew_left_h / gains_h[:, None],
-                               skew_left_w / gains_w[:, None]).T
+                    torch.kron(skew_left_h / gains_h[:, None], skew_left_w).T
                 ]
 
             def convert(group):
@@ -191,9 +215,11 @@ class FFTRectSplitter(FFTMaskSplitter):
 
         return self.cached(('matmul', height, width, device, dtype), build)
 
-    def low_pass(self, x: torch.Tensor) -> torch.Tensor:
+    def low_pass(self,
+                 x: torch.Tensor,
+                 out: Optional[torch.Tensor] = None) -> torch.Tensor:
         if self.impl == 'fft':
-            return super().low_pass(x)
+            return super().low_pass(x, out=out)
         height, width = x.shape[-2:]
         (reduce_h, reduce_w, expand_h, expand_w), correction = \
             self.band_operators(height, width, x.device, x.dtype)
@@ -206,8 +232,11 @@ class FFTRectSplitter(FFTMaskSplitter):
             flat = coefficients.view(coefficients.shape[0], -1)
             coefficients = torch.addmm(
                 flat, flat @ project, back, alpha=-1).view_as(coefficients)
-        rows = torch.matmul(expand_h, coefficients)
-        return (rows.view(-1, rank_w) @ expand_w).view(x.shape)
+        rows = torch.matmul(expand_h, coefficients).view(-1, rank_w)
+        if out is None:
+            return (rows @ expand_w).view(x.shape)
+        torch.mm(rows, expand_w, out=out.view(-1, width))
+        return out
 
 
 @MODELS.register_module()
