@@ -148,38 +148,42 @@ def sum_of_squares(x: Tensor) -> Tensor:
 
 
 def band_residual(student_band: Tensor, teacher_band: Tensor, distance: str,
-                  need_grad: bool, scratch: Tuple[Tensor, Tensor]
-                  ) -> Tuple[Tensor, Optional[Tensor]]:
-    """Sum of squared differences of one band and its gradient factor.
+                  grad_out: Optional[Tensor], scratch: Tensor) -> Tensor:
+    """Sum of squared differences of one band, and its gradient factor.
 
-    Both band tensors are temporaries of the caller and are overwritten; the
-    gradient factor is returned in the student band's memory.
+    Both band tensors are temporaries of the caller and are overwritten.
 
     Args:
         student_band (Tensor): Student band (n, C, H, W).
         teacher_band (Tensor): Teacher band, same shape.
         distance (str): ``'mse'`` (``u = s - t``) or ``'log_mse'``
             (``u = log(1 + |s|) - log(1 + |t|)``).
-        need_grad (bool): Also return ``d(u^2) / ds / 2 = u * du / ds``.
-        scratch (tuple[Tensor, Tensor]): Two scratch tensors of the bands'
-            shape (``'log_mse'`` only).
+        grad_out (Tensor | None): Where to write the gradient factor
+            ``d(u^2) / ds / 2 = u * du / ds`` (same shape); None when no
+            gradient is needed.
+        scratch (Tensor): Scratch tensor of the bands' shape.
 
     Returns:
-        tuple[Tensor, Tensor | None]: Per-sample ``sum(u ** 2)`` (n,) and the
-        gradient factor (n, C, H, W), or None.
+        Tensor: Per-sample ``sum(u ** 2)``, shape (n,).
     """
     if distance == 'mse':
-        residual = student_band.sub_(teacher_band)
-        return sum_of_squares(residual), residual if need_grad else None
-    # log(|x| + 1): several times faster than log1p on CPU, see log_abs1p
-    teacher_log = teacher_band.abs_().add_(1).log_()
-    shifted = torch.abs(student_band, out=scratch[0]).add_(1)
-    residual = torch.log(shifted, out=scratch[1]).sub_(teacher_log)
+        residual = torch.sub(
+            student_band,
+            teacher_band,
+            out=scratch if grad_out is None else grad_out)
+        return sum_of_squares(residual)
+    if grad_out is not None:
+        torch.sign(student_band, out=grad_out)
+    # log((1 + |s|) / (1 + |t|)): one logarithm instead of two, and
+    # log(y) is several times faster than log1p on CPU (see log_abs1p)
+    shifted = student_band.abs_().add_(1)
+    residual = torch.div(
+        shifted, teacher_band.abs_().add_(1), out=scratch).log_()
     squares = sum_of_squares(residual)
-    if not need_grad:
-        return squares, None
-    # d log(1 + |s|) / ds = sign(s) / (1 + |s|)
-    return squares, student_band.sign_().mul_(residual.div_(shifted))
+    if grad_out is not None:
+        # d log(1 + |s|) / ds = sign(s) / (1 + |s|)
+        grad_out.mul_(residual).div_(shifted)
+    return squares
 
 
 class FusedBandLossFunction(torch.autograd.Function):
@@ -220,41 +224,36 @@ class FusedBandLossFunction(torch.autograd.Function):
         sample_numel = student[0].numel()
         chunks = sample_chunks(batch, sample_numel, student.device)
         sums = [student.new_zeros(batch, dtype=dtype) for _ in weights]
-        # per chunk: standardised student, inverse norms, both band gradients
-        saved: List[Optional[Tensor]] = []
+        band_grads: List[Optional[Tensor]] = []  # (low, high) per chunk
         workspace = ChunkWorkspace(
             (chunks[0][1], ) + student.shape[1:],
             student.new_empty(0, dtype=dtype))
         for start, end in chunks:
             rows = end - start
-            scratch = (workspace('scratch', rows), workspace('scratch2', rows))
-            student_chunk = student[start:end].to(dtype)
-            teacher_chunk = teacher[start:end].to(dtype)
-            inv_norm = None
-            if standardize:
-                student_chunk, inv_norm = standardize_chunk(
-                    student_chunk, eps, scratch[0])
-                teacher_chunk, _ = standardize_chunk(
-                    teacher_chunk, eps, scratch[0],
-                    out=workspace('teacher', rows))
-            student_low = splitter.low_pass(student_chunk)
-            teacher_low = splitter.low_pass(teacher_chunk)
-            band_grads = [None, None]
+            scratch = workspace('scratch', rows)
+            student_chunk = load_chunk(student[start:end], standardize, eps,
+                                       workspace('student', rows), scratch)
+            teacher_chunk = load_chunk(teacher[start:end], standardize, eps,
+                                       workspace('teacher', rows), scratch)
+            student_low = splitter.low_pass(
+                student_chunk, out=workspace('student_low', rows))
+            teacher_low = splitter.low_pass(
+                teacher_chunk, out=workspace('teacher_low', rows))
+            # the gradient factors are saved: fresh memory, not workspace
+            chunk_grads = [
+                torch.empty_like(student_low) if need_grad and weight else
+                None for weight in weights
+            ]
             if weights[1]:
-                student_high = student_chunk - student_low
-                teacher_high = torch.sub(
-                    teacher_chunk,
-                    teacher_low,
-                    out=workspace('teacher_high', rows))
-                sums[1][start:end], band_grads[1] = band_residual(
-                    student_high, teacher_high, distances[1], need_grad,
-                    scratch)
+                sums[1][start:end] = band_residual(
+                    student_chunk.sub_(student_low),
+                    teacher_chunk.sub_(teacher_low), distances[1],
+                    chunk_grads[1], scratch)
             if weights[0]:
-                sums[0][start:end], band_grads[0] = band_residual(
-                    student_low, teacher_low, distances[0], need_grad,
-                    scratch)
-            if need_grad:
-                saved += [student_chunk, inv_norm] + band_grads
+                sums[0][start:end] = band_residual(student_low, teacher_low,
+                                                   distances[0],
+                                                   chunk_grads[0], scratch)
+            band_grads += chunk_grads
 
         normalizer = sample_numel * (batch if reduction == 'mean' else 1)
         losses = []
@@ -262,9 +261,9 @@ class FusedBandLossFunction(torch.autograd.Function):
             loss = per_sample.sum() if reduction == 'mean' else per_sample
             losses.append(loss * (weight / normalizer))
         if need_grad:
-            ctx.save_for_backward(*saved)
-            ctx.setup = (chunks, splitter, weights, normalizer,
-                         standardize, eps, reduction, student.dtype)
+            ctx.save_for_backward(student, *band_grads)
+            ctx.setup = (chunks, splitter, weights, normalizer, standardize,
+                         eps, reduction, dtype)
         return tuple(losses)
 
     @staticmethod
@@ -277,23 +276,24 @@ class FusedBandLossFunction(torch.autograd.Function):
     def backward_pass(ctx, grad_low: Tensor, grad_high: Tensor):
         """The backward pass, outside autocast (arguments of ``backward``)."""
         (chunks, splitter, weights, normalizer, standardize, eps, reduction,
-         student_dtype) = ctx.setup
-        saved = ctx.saved_tensors
+         dtype) = ctx.setup
+        student, *band_grads = ctx.saved_tensors
         # d(weight * sum(u^2) / N) / du = 2 * weight / N * u
         scales = [grad * (2 * weight / normalizer)
                   for grad, weight in zip((grad_low, grad_high), weights)]
-        # a band gradient of the first chunk: largest chunk, compute dtype
-        band_grad = saved[2] if saved[2] is not None else saved[3]
-        grad_student = band_grad.new_empty(
-            (chunks[-1][1], ) + band_grad.shape[1:], dtype=student_dtype)
-        workspace = ChunkWorkspace(band_grad.shape, band_grad)
+        grad_student = torch.empty_like(
+            student, memory_format=torch.contiguous_format)
+        workspace = ChunkWorkspace(
+            (chunks[0][1], ) + student.shape[1:],
+            student.new_empty(0, dtype=dtype))
         for index, (start, end) in enumerate(chunks):
+            rows = end - start
             low_scale, high_scale = (
                 scale if reduction == 'mean' else scale[start:end].view(
                     -1, 1, 1, 1) for scale in scales)
-            standardized, inv_norm, grad_low_band, grad_high_band = \
-                saved[4 * index:4 * index + 4]
-            scratch = workspace('scratch', end - start)
+            grad_low_band, grad_high_band = band_grads[2 * index:2 * index +
+                                                       2]
+            scratch = workspace('scratch', rows)
             # low band: L x; high band: x - L x
             # => d/dx = g_high + L^T (g_low - g_high)
             if grad_low_band is None:
@@ -302,11 +302,37 @@ class FusedBandLossFunction(torch.autograd.Function):
                 torch.mul(grad_low_band, low_scale, out=scratch)
                 if grad_high_band is not None:
                     scratch.addcmul_(grad_high_band, -high_scale)
-            grad_chunk = splitter.low_pass_adjoint(scratch)
+            grad_chunk = splitter.low_pass_adjoint(
+                scratch, out=workspace('grad', rows))
             if grad_high_band is not None:
                 grad_chunk.addcmul_(grad_high_band, high_scale)
             if standardize:
+                # recomputed rather than saved: cheaper than a map in memory
+                standardized = workspace('student', rows)
+                inv_norm = standardize_chunk(
+                    standardized.copy_(student[start:end]), eps, scratch,
+                    out=standardized)[1]
                 grad_chunk = standardize_chunk_backward(
                     grad_chunk, standardized, inv_norm, eps, scratch)
             grad_student[start:end] = grad_chunk
         return (grad_student, ) + (None, ) * 9
+
+
+def load_chunk(chunk: Tensor, standardize: bool, eps: float, buffer: Tensor,
+               scratch: Tensor) -> Tensor:
+    """Copy a chunk of maps into ``buffer`` (in its dtype), standardised.
+
+    Args:
+        chunk (Tensor): Maps (n, C, H, W) of any floating dtype and layout.
+        standardize (bool): Standardise the copy (:func:`standardize_chunk`).
+        eps (float): Floor of the per-position norm.
+        buffer (Tensor): Contiguous workspace of the chunk's shape.
+        scratch (Tensor): Scratch tensor of the chunk's shape.
+
+    Returns:
+        Tensor: ``buffer``.
+    """
+    buffer.copy_(chunk)
+    if standardize:
+        standardize_chunk(buffer, eps, scratch, out=buffer)
+    return buffer
