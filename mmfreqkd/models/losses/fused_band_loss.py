@@ -231,10 +231,12 @@ class FusedBandLossFunction(torch.autograd.Function):
         for start, end in chunks:
             rows = end - start
             scratch = workspace('scratch', rows)
-            student_chunk = load_chunk(student[start:end], standardize, eps,
-                                       workspace('student', rows), scratch)
-            teacher_chunk = load_chunk(teacher[start:end], standardize, eps,
-                                       workspace('teacher', rows), scratch)
+            student_chunk, _ = load_chunk(student[start:end], standardize,
+                                          eps, workspace('student', rows),
+                                          scratch)
+            teacher_chunk, _ = load_chunk(teacher[start:end], standardize,
+                                          eps, workspace('teacher', rows),
+                                          scratch)
             student_low = splitter.low_pass(
                 student_chunk, out=workspace('student_low', rows))
             teacher_low = splitter.low_pass(
@@ -308,10 +310,9 @@ class FusedBandLossFunction(torch.autograd.Function):
                 grad_chunk.addcmul_(grad_high_band, high_scale)
             if standardize:
                 # recomputed rather than saved: cheaper than a map in memory
-                standardized = workspace('student', rows)
-                inv_norm = standardize_chunk(
-                    standardized.copy_(student[start:end]), eps, scratch,
-                    out=standardized)[1]
+                standardized, inv_norm = load_chunk(
+                    student[start:end], standardize, eps,
+                    workspace('student', rows), scratch)
                 grad_chunk = standardize_chunk_backward(
                     grad_chunk, standardized, inv_norm, eps, scratch)
             grad_student[start:end] = grad_chunk
@@ -319,20 +320,25 @@ class FusedBandLossFunction(torch.autograd.Function):
 
 
 def load_chunk(chunk: Tensor, standardize: bool, eps: float, buffer: Tensor,
-               scratch: Tensor) -> Tensor:
-    """Copy a chunk of maps into ``buffer`` (in its dtype), standardised.
+               scratch: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
+    """Bring a chunk of maps into ``buffer`` (in its dtype), standardised.
 
     Args:
         chunk (Tensor): Maps (n, C, H, W) of any floating dtype and layout.
-        standardize (bool): Standardise the copy (:func:`standardize_chunk`).
+        standardize (bool): Standardise them (:func:`standardize_chunk`).
         eps (float): Floor of the per-position norm.
-        buffer (Tensor): Contiguous workspace of the chunk's shape.
+        buffer (Tensor): Contiguous workspace of the chunk's shape, in the
+            compute dtype.
         scratch (Tensor): Scratch tensor of the chunk's shape.
 
     Returns:
-        Tensor: ``buffer``.
+        tuple[Tensor, Tensor | None]: ``buffer`` and the inverse norms
+        (n, 1, H, W) of :func:`standardize_chunk` (None without
+        standardisation).
     """
-    buffer.copy_(chunk)
-    if standardize:
-        standardize_chunk(buffer, eps, scratch, out=buffer)
-    return buffer
+    if chunk.dtype != buffer.dtype or not standardize:
+        # cast first: the means are taken in the compute dtype
+        chunk = buffer.copy_(chunk)
+    if not standardize:
+        return buffer, None
+    return standardize_chunk(chunk, eps, scratch, out=buffer)
