@@ -8,11 +8,14 @@ computes the same numbers with its own backward pass:
 * the work runs over chunks of samples small enough to stay in the CPU cache
   (one sample of a ViT-L map, 1024 x 37 x 46, is 7 MB); on GPUs the whole
   batch is one chunk;
-* temporaries are updated in place, sums of squares are dot products;
-* the forward pass already has everything the gradient needs, so it saves
-  three maps per layer (the standardised student map and the two band
-  gradients) and the backward pass applies the transposed split once, to a
-  combination of both bands' gradients.
+* temporaries live in a workspace reused by all chunks of a call (the
+  splitter writes into it, ``low_pass(out=)``) and are updated in place;
+  sums of squares are dot products;
+* the forward pass already has everything the gradient needs: it saves two
+  new maps per layer, the two bands' gradient factors, and the backward
+  pass applies the transposed split once, to a combination of both, then
+  carries the result through the standardisation, which it recomputes from
+  the student input (cheaper than keeping a third map).
 
 The distances it fuses are ``'mse'`` and ``'log_mse'``
 (:mod:`.feature_distances`); :class:`~.FreqDecoupledLoss` uses it whenever the
