@@ -80,10 +80,8 @@ class ChunkWorkspace:
         return self.buffers[name][:rows]
 
 
-def standardize_chunk(x: Tensor,
-                      eps: float,
-                      scratch: Tensor,
-                      out: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+def standardize_chunk(x: Tensor, eps: float, scratch: Tensor,
+                      out: Tensor) -> Tuple[Tensor, Tensor]:
     """Standardise a chunk and return its inverse norms.
 
     The same computation as :func:`~mmfreqkd.models.freq.standardize_features`
@@ -93,20 +91,43 @@ def standardize_chunk(x: Tensor,
         x (Tensor): Chunk (n, C, H, W), float32 or float64.
         eps (float): Floor of the per-position norm.
         scratch (Tensor): Scratch tensor of the chunk's shape.
-        out (Tensor, optional): Where to write the result; a new contiguous
-            tensor if None.
+        out (Tensor): Contiguous tensor of the chunk's shape to write the
+            result into; may be ``x`` itself.
 
     Returns:
         tuple[Tensor, Tensor]: The standardised chunk (n, C, H, W) and
         ``1 / max(norm, eps)`` of shape (n, 1, H, W).
     """
-    if out is None:
-        out = torch.empty_like(x, memory_format=torch.contiguous_format)
     torch.sub(x, x.mean(dim=(-2, -1), keepdim=True), out=out)
     out.sub_(out.mean(dim=(-2, -1), keepdim=True))
     inv_norm = torch.mul(out, out, out=scratch).sum(
         dim=1, keepdim=True).sqrt_().clamp_min_(eps).reciprocal_()
     return out.mul_(inv_norm), inv_norm
+
+
+def load_chunk(chunk: Tensor, standardize: bool, eps: float, buffer: Tensor,
+               scratch: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
+    """Bring a chunk of maps into ``buffer`` (in its dtype), standardised.
+
+    Args:
+        chunk (Tensor): Maps (n, C, H, W) of any floating dtype and layout.
+        standardize (bool): Standardise them (:func:`standardize_chunk`).
+        eps (float): Floor of the per-position norm.
+        buffer (Tensor): Contiguous workspace of the chunk's shape, in the
+            compute dtype.
+        scratch (Tensor): Scratch tensor of the chunk's shape.
+
+    Returns:
+        tuple[Tensor, Tensor | None]: ``buffer`` and the inverse norms
+        (n, 1, H, W) of :func:`standardize_chunk` (None without
+        standardisation).
+    """
+    if chunk.dtype != buffer.dtype or not standardize:
+        # cast first: the means are taken in the compute dtype
+        chunk = buffer.copy_(chunk)
+    if not standardize:
+        return buffer, None
+    return standardize_chunk(chunk, eps, scratch, out=buffer)
 
 
 def standardize_chunk_backward(grad: Tensor, standardized: Tensor,
@@ -320,28 +341,3 @@ class FusedBandLossFunction(torch.autograd.Function):
                     grad_chunk, standardized, inv_norm, eps, scratch)
             grad_student[start:end] = grad_chunk
         return (grad_student, ) + (None, ) * 9
-
-
-def load_chunk(chunk: Tensor, standardize: bool, eps: float, buffer: Tensor,
-               scratch: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
-    """Bring a chunk of maps into ``buffer`` (in its dtype), standardised.
-
-    Args:
-        chunk (Tensor): Maps (n, C, H, W) of any floating dtype and layout.
-        standardize (bool): Standardise them (:func:`standardize_chunk`).
-        eps (float): Floor of the per-position norm.
-        buffer (Tensor): Contiguous workspace of the chunk's shape, in the
-            compute dtype.
-        scratch (Tensor): Scratch tensor of the chunk's shape.
-
-    Returns:
-        tuple[Tensor, Tensor | None]: ``buffer`` and the inverse norms
-        (n, 1, H, W) of :func:`standardize_chunk` (None without
-        standardisation).
-    """
-    if chunk.dtype != buffer.dtype or not standardize:
-        # cast first: the means are taken in the compute dtype
-        chunk = buffer.copy_(chunk)
-    if not standardize:
-        return buffer, None
-    return standardize_chunk(chunk, eps, scratch, out=buffer)
