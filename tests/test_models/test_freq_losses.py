@@ -7,7 +7,7 @@ import torch
 from mmengine.registry import MODELS
 from torch.autograd import gradcheck
 
-from mmfreqkd.models.freq import DCTSplitter, FFTRectSplitter, HaarDWTSplitter
+from mmfreqkd.models.freq import DCTSplitter, HaarDWTSplitter
 from mmfreqkd.models.losses import (FeatureCosineLoss, FeatureMSELoss,
                                     FreqDecoupledLoss)
 
