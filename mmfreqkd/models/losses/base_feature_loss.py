@@ -1,5 +1,5 @@
 """Shared argument checks and input preparation of the feature losses."""
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 from torch import nn
@@ -85,19 +85,26 @@ class BaseFeatureLoss(nn.Module):
         return torch.promote_types(
             torch.promote_types(student.dtype, teacher.dtype), torch.float32)
 
-    def prepare(self, student: torch.Tensor, teacher: torch.Tensor
+    def prepare(self,
+                student: torch.Tensor,
+                teacher: torch.Tensor,
+                dtype: Optional[torch.dtype] = None
                 ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Check the pair, bring it to one dtype, standardise.
 
         Args:
             student (Tensor): (B, C, H, W).
             teacher (Tensor): (B, C, H, W).
+            dtype (torch.dtype, optional): What :meth:`check_pair` returned
+                when the caller has checked the pair already; None checks it
+                here.
 
         Returns:
             tuple[Tensor, Tensor]: The prepared student and teacher maps, in
             the dtype of :meth:`check_pair`.
         """
-        dtype = self.check_pair(student, teacher)
+        if dtype is None:
+            dtype = self.check_pair(student, teacher)
         student, teacher = student.to(dtype), teacher.to(dtype)
         if self.standardize:
             student = standardize_features(student)

@@ -106,12 +106,13 @@ class FreqDecoupledLoss(BaseFeatureLoss):
                                and torch.is_grad_enabled()):
             return self.fused_forward(student, teacher, dtype)
         with autocast_disabled(student.device):
-            return self.op_by_op_forward(student, teacher)
+            return self.op_by_op_forward(student, teacher, dtype)
 
-    def op_by_op_forward(self, student: torch.Tensor,
-                         teacher: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """:meth:`forward` as separate autograd operations."""
-        student, teacher = self.prepare(student, teacher)
+    def op_by_op_forward(self, student: torch.Tensor, teacher: torch.Tensor,
+                         dtype: torch.dtype) -> Dict[str, torch.Tensor]:
+        """:meth:`forward` as separate autograd operations, computed in
+        ``dtype`` (that of :meth:`check_pair`)."""
+        student, teacher = self.prepare(student, teacher, dtype)
         low_pass = self.splitter.low_pass
         student_low, teacher_low = low_pass(student), low_pass(teacher)
         losses = {}
