@@ -8,10 +8,13 @@ import scipy.fft
 import torch
 from mmengine.registry import MODELS
 
-from mmfreqkd.models.freq import (DCTSplitter, FFTRadialSplitter,
-                                  FFTRectSplitter, GaussianSplitter,
-                                  HaarDWTSplitter, build_splitter, dct_matrix,
-                                  radial_band_masks, standardize_features)
+from mmfreqkd.models.freq import (BaseBandSplitter, DCTSplitter,
+                                  FFTRadialSplitter, FFTRectSplitter,
+                                  GaussianSplitter, HaarDWTSplitter,
+                                  build_splitter, dct_matrix,
+                                  radial_band_masks, standardize_features,
+                                  write_into)
+from mmfreqkd.models.losses import FreqDecoupledLoss
 
 SIZES = [(8, 8), (7, 9), (6, 11), (37, 46), (1, 5)]
 
@@ -410,3 +413,32 @@ def test_rect_width_rank_is_padded_with_zeros(size, rank_w):
     assert expand_w.shape == (rank_w, size[1])
     assert not reduce_w[:, kept:].any() and not expand_w[kept:].any()
     assert reduce_w[:, :kept].abs().sum(dim=0).min() > 0
+
+
+def test_a_new_splitter_needs_low_pass_with_out():
+    """The extension point: a subclass defining low_pass(x) without out is
+    refused when the class is defined; with out (and write_into) it works
+    in the fused loss."""
+    with pytest.raises(TypeError, match='Halves.low_pass must accept an out'):
+
+        class Halves(BaseBandSplitter):
+
+            def low_pass(self, x):
+                return 0.5 * x
+
+    class HalfSplitter(BaseBandSplitter):
+        self_adjoint = True
+
+        def low_pass(self, x, out=None):
+            return write_into(out, 0.5 * x)
+
+    student = random_maps(5, 6, dtype=torch.float64).requires_grad_()
+    teacher = random_maps(5, 6, seed=1)
+    fused = FreqDecoupledLoss(splitter=HalfSplitter())
+    plain = FreqDecoupledLoss(splitter=HalfSplitter(), fused=False)
+    got, expected = fused(student, teacher), plain(student, teacher)
+    for key in ('loss_low', 'loss_high'):
+        torch.testing.assert_close(got[key], expected[key])
+        torch.testing.assert_close(
+            torch.autograd.grad(got[key], student, retain_graph=True)[0],
+            torch.autograd.grad(expected[key], student, retain_graph=True)[0])

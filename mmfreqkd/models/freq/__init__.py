@@ -1,5 +1,5 @@
 """Band splitters: (B, C, H, W) maps -> (low, high) spatial-frequency bands."""
-from .base import BaseBandSplitter
+from .base import BaseBandSplitter, write_into
 from .builder import build_splitter
 from .dct import DCTSplitter, dct_matrix
 from .dwt import HaarDWTSplitter
@@ -12,7 +12,7 @@ from .standardize import standardize_features
 from .wavelet1d import LogitWavelet
 
 __all__ = [
-    'BaseBandSplitter', 'build_splitter', 'DCTSplitter', 'dct_matrix',
+    'BaseBandSplitter', 'write_into', 'build_splitter', 'DCTSplitter', 'dct_matrix',
     'HaarDWTSplitter', 'FFTMaskSplitter', 'FFTRadialSplitter',
     'FFTRectSplitter', 'GaussianSplitter', 'half_spectrum_gain',
     'centred_band', 'gaussian_low_pass', 'normalized_radius',

@@ -1,4 +1,5 @@
 """The interface every band splitter implements."""
+import inspect
 from collections import OrderedDict
 from typing import Callable, Hashable, Optional, Tuple
 
@@ -25,6 +26,18 @@ class BaseBandSplitter(nn.Module):
     #: True when :meth:`low_pass` is a symmetric operator on every (H, W)
     #: plane, so that it is its own transpose (see :meth:`low_pass_adjoint`).
     self_adjoint = False
+
+    def __init_subclass__(cls, **kwargs):
+        """Refuse, when the class is defined, a ``low_pass`` override
+        without the ``out`` argument that the fused losses pass."""
+        super().__init_subclass__(**kwargs)
+        low_pass = cls.__dict__.get('low_pass')
+        if low_pass is not None and \
+                'out' not in inspect.signature(low_pass).parameters:
+            raise TypeError(
+                f'{cls.__name__}.low_pass must accept an out=None argument '
+                '(see BaseBandSplitter.low_pass; write_into helps splitters '
+                'whose last operation cannot write into a given tensor)')
 
     def __init__(self):
         super().__init__()
