@@ -58,18 +58,11 @@ train_dataloader = dict(
         min_size=8,
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=64,
-    num_workers=4,
-    persistent_workers=True,
+    train_dataloader,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        train_dataloader['dataset'],
         ann_file='annotations/align_validation.json',
-        data_prefix=dict(img='JPEGImages/'),
-        object_classes=object_classes,
-        num_background=1,
-        min_size=8,
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -31,21 +31,5 @@ resnet28x4 = dict(
         in_channels=256,
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
 
-resnet14x4 = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='ResNet_CIFAR',
-        depth=18,
-        num_stages=3,
-        stem_channels=32,
-        base_channels=64,
-        strides=(1, 2, 2),
-        dilations=(1, 1, 1),
-        out_indices=(2, ),
-        style='pytorch'),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=100,
-        in_channels=256,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+# the same network with the ResNet-18 block counts
+resnet14x4 = dict(resnet28x4, backbone=dict(resnet28x4['backbone'], depth=18))

@@ -21,18 +21,8 @@ rgb_teacher = dict(
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
 
 ir_student = dict(
-    type='ImageClassifier',
+    rgb_teacher,
     backbone=dict(
-        type='ResNet_CIFAR',
-        depth=18,
-        num_stages=4,
-        stem_channels=32,
-        base_channels=32,
-        out_indices=(0, 1, 2, 3),
-        style='pytorch'),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=num_classes,
-        in_channels=256,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+        rgb_teacher['backbone'], depth=18, stem_channels=32,
+        base_channels=32),
+    head=dict(rgb_teacher['head'], in_channels=256))
