@@ -19,7 +19,10 @@ patch 14), student maps requiring gradients, teacher maps not. Compared:
   cannot do without (student and teacher low bands, one transposed
   application for the gradient), over the same chunks of samples as the
   fused function and into one reused buffer, timed alone without
-  gradients.
+  gradients;
+* ``band_ops_unpadded``: the same with the rectangle's W rank left at its
+  odd size (``rank_multiple = 1``; 23 instead of 24 on the ViT-L grid), to
+  show what the padding of ``FFTRectSplitter.band_operators`` buys.
 
 The methods run in interleaved rounds (one call of each per round, after a
 warm-up round), so drifting load from other processes hits all of them
@@ -177,6 +180,8 @@ def check_agreement(methods: dict, pairs) -> dict:
 
 
 def make_methods() -> dict:
+    unpadded = FFTRectSplitter()
+    unpadded.rank_multiple = 1
     return {
         'mse': F.mse_loss,
         'mse_std': FeatureMSELoss(),
@@ -186,6 +191,7 @@ def make_methods() -> dict:
         'freqkd_unfused': FreqDecoupledLoss(fused=False),
         'naive': naive_freqkd,
         'band_ops': band_operator_floor(FFTRectSplitter()),
+        'band_ops_unpadded': band_operator_floor(unpadded),
     }
 
 

@@ -17,7 +17,7 @@ def test_freq_loss_benchmark_writes_table_and_json(tmp_path, capsys):
     ])
     table = capsys.readouterr().out
     methods = ('mse', 'mse_std', 'freqkd', 'freqkd_rfft', 'freqkd_unfused',
-               'naive', 'band_ops')
+               'naive', 'band_ops', 'band_ops_unpadded')
     for name in methods:
         assert f'| {name} |' in table
     saved = json.loads(out.read_text())
@@ -33,5 +33,6 @@ def test_freq_loss_benchmark_writes_table_and_json(tmp_path, capsys):
     assert results['freqkd_unfused']['saved_mib'] > \
         2 * results['freqkd']['saved_mib']
     assert results['band_ops']['saved_mib'] == 0
+    assert results['band_ops_unpadded']['saved_mib'] == 0
     assert all(diff < 1e-4 for diff in
                saved['relative_difference_to_naive'].values())

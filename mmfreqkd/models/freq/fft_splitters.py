@@ -172,8 +172,9 @@ class FFTRectSplitter(FFTMaskSplitter):
         The W-axis factors get zero columns (rows) up to ``k_w'``, the next
         multiple of :attr:`rank_multiple` (8), when that adds at most an
         eighth to ``k_w``: the coefficients then have a zero tail, and the
-        CPU GEMM kernels run these thin products about 1.4x faster than with
-        an odd ``k_w`` (23 on the ViT-L grid).
+        CPU GEMM kernels run these thin products faster than with an odd
+        ``k_w`` (23 on the ViT-L grid; ``band_ops_unpadded`` in
+        ``benchmarks/freq_loss.py``).
 
         Returns:
             tuple: ``(U_H^T, U_W, E_H, E_W^T)``, shapes (k_h, H), (W, k_w'),
