@@ -75,6 +75,28 @@ class FFTMaskSplitter(BaseBandSplitter):
         return torch.fft.irfft2(spectrum * gain, s=(height, width), out=out)
 
 
+def half_kept_block(skew_left: torch.Tensor,
+                    skew_right: torch.Tensor) -> int:
+    """Number of leading basis vectors that the rank-2 skew part touches.
+
+    Args:
+        skew_left (Tensor): ``Y`` (k, r) of :meth:`FFTRectSplitter.axis_factors`.
+        skew_right (Tensor): ``Z`` (k, r).
+
+    Returns:
+        int: ``a`` such that rows ``a:`` of ``Y`` and ``Z`` are zero. The skew
+        part lives on the waves of the half-kept edge frequency, gain 1/2,
+        which ``eigh`` sorts before the fully kept ones (gain 1).
+    """
+    touched = ((skew_left.abs() > 1e-9) | (skew_right.abs() > 1e-9)).any(1)
+    rows = touched.nonzero().flatten().tolist()
+    if rows != list(range(len(rows))):
+        raise RuntimeError(f'FFTRectSplitter: the skew part of the band '
+                           f'operator touches basis vectors {rows}, '
+                           f'expected a leading block')
+    return len(rows)
+
+
 @MODELS.register_module()
 class FFTRectSplitter(FFTMaskSplitter):
     """The FreqKD release splitter: a centred rectangle of the spectrum.
@@ -100,9 +122,9 @@ class FFTRectSplitter(FFTMaskSplitter):
     ``C = U_H^T x U_W``, ``E = U diag(d)``, ``Y' = diag(d)^-1 Y``:
 
     two products reduce every map to its (k_h, k_w) coefficients, the
-    correction is two thin products on the flattened coefficients (with
-    ``kron(Z_H, Z_W)`` and ``kron(Y'_H, Y'_W)^T``, at most 4 columns), and
-    two products expand them again:
+    correction mixes the (at most 2 x 2) coefficients of the half-kept waves
+    of both axes (the only rows where ``Y`` and ``Z`` are non-zero) with one
+    (4, 4) matrix, and two products expand them again:
     about ``4 (k_h + k_w)`` multiply-adds per element, against ``H + W``
     for dense matrices and more for ``rfft2`` / ``irfft2`` on the odd ViT
     grids (37 x 46 at 518 x 644 pixels; ``benchmarks/freq_loss.py``). The
@@ -178,9 +200,12 @@ class FFTRectSplitter(FFTMaskSplitter):
 
         Returns:
             tuple: ``(U_H^T, U_W, E_H, E_W^T)``, shapes (k_h, H), (W, k_w'),
-            (H, k_h), (k_w', W), and the correction ``(kron(Z_H, Z_W),
-            kron(Y'_H, Y'_W)^T)``, shapes (k_h k_w', r) and (r, k_h k_w'),
-            or None when ``B_H`` or ``B_W`` is zero.
+            (H, k_h), (k_w', W), and the correction: None when ``B_H`` or
+            ``B_W`` is zero, else the (a b, a b) matrix ``T`` that maps the
+            row-major flattened block ``C[:a, :b]`` of the half-kept waves
+            (the first ``a`` and ``b`` basis vectors, gain 1/2) to its
+            corrected value, ``I - kron(Z_H, Z_W) kron(Y'_H, Y'_W)^T``
+            restricted to that block.
         """
 
         def build():
@@ -196,23 +221,22 @@ class FFTRectSplitter(FFTMaskSplitter):
             skew_left_w = F.pad(skew_left_w / gains_w[:, None],
                                 (0, 0, 0, padding))
             skew_right_w = F.pad(skew_right_w, (0, 0, 0, padding))
-            matrices = [
-                basis_h.T,
-                F.pad(basis_w, (0, padding)), basis_h * gains_h, expand_w
-            ]
-            correction = None
-            if skew_left_h.shape[1] and skew_left_w.shape[1]:
-                correction = [
-                    torch.kron(skew_right_h, skew_right_w),
-                    torch.kron(skew_left_h / gains_h[:, None], skew_left_w).T
-                ]
-
-            def convert(group):
-                return tuple(
-                    m.to(device=device, dtype=dtype).contiguous()
-                    for m in group)
-
-            return convert(matrices), correction and convert(correction)
+            matrices = tuple(
+                m.to(device=device, dtype=dtype).contiguous()
+                for m in (basis_h.T, F.pad(basis_w, (0, padding)),
+                          basis_h * gains_h, expand_w))
+            if not (skew_left_h.shape[1] and skew_left_w.shape[1]):
+                return matrices, None
+            block_h = half_kept_block(skew_left_h, skew_right_h)
+            block_w = half_kept_block(skew_left_w, skew_right_w)
+            skew = torch.kron(skew_right_h[:block_h],
+                              skew_right_w[:block_w]) @ torch.kron(
+                                  (skew_left_h / gains_h[:, None])[:block_h],
+                                  skew_left_w[:block_w]).T
+            correction = torch.eye(block_h * block_w,
+                                   dtype=skew.dtype) - skew
+            return matrices, (block_h, block_w,
+                              correction.to(device=device, dtype=dtype))
 
         return self.cached(('matmul', height, width, device, dtype), build)
 
@@ -229,10 +253,10 @@ class FFTRectSplitter(FFTMaskSplitter):
         rows = (x.reshape(-1, width) @ reduce_w).view(-1, height, rank_w)
         coefficients = torch.matmul(reduce_h, rows)
         if correction is not None:
-            project, back = correction
-            flat = coefficients.view(coefficients.shape[0], -1)
-            coefficients = torch.addmm(
-                flat, flat @ project, back, alpha=-1).view_as(coefficients)
+            block_h, block_w, mixing = correction
+            block = coefficients[:, :block_h, :block_w]
+            block.copy_((block.reshape(-1, block_h * block_w) @ mixing).view(
+                -1, block_h, block_w))
         rows = torch.matmul(expand_h, coefficients).view(-1, rank_w)
         if out is None:
             return (rows @ expand_w).view(x.shape)
