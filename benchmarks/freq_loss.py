@@ -24,6 +24,13 @@ patch 14), student maps requiring gradients, teacher maps not. Compared:
   odd size (``rank_multiple = 1``; 23 instead of 24 on the ViT-L grid), to
   show what the padding of ``FFTRectSplitter.band_operators`` buys.
 
+After the table, a lower bound from this machine's own arithmetic rate: the
+floating-point operations of ``band_ops`` (counted from the shapes of the
+rectangle's matrices) divided by the best rate of a large square float32
+matrix product measured in the same run, i.e. the time the three band
+applications would take if their thin products ran as efficiently as the
+best case of the BLAS library, with everything else in the loss free.
+
 The methods run in interleaved rounds (one call of each per round, after a
 warm-up round), so drifting load from other processes hits all of them
 alike; the median over rounds is reported with its ratio to ``mse``, to
@@ -98,6 +105,67 @@ def band_operator_floor(splitter):
                 splitter.low_pass_adjoint(student[start:end], out=out[:rows])
 
     return apply
+
+
+def band_operator_gflop(splitter, shape, layers: int) -> float:
+    """Floating-point operations (GFLOP) of the ``band_ops`` row.
+
+    Three applications of the rectangle's low-rank route per layer pair,
+    each four products per (H, W) map: reduce W (H W k_w multiply-adds),
+    reduce H (k_h H k_w), expand H (H k_h k_w), expand W (H k_w W); the
+    coefficient correction of the half-kept waves (4 x 4 per map) is left
+    out.
+    """
+    batch, channels, height, width = shape
+    (reduce_h, reduce_w, _, _), _ = splitter.band_operators(
+        height, width, torch.device('cpu'), torch.float32)
+    rank_h, rank_w = reduce_h.shape[0], reduce_w.shape[1]
+    multiply_adds = 2 * height * rank_w * (width + rank_h)
+    return 2 * multiply_adds * 3 * layers * batch * channels / 1e9
+
+
+def gemm_peak_gflops(device, size: int = 2048, repeats: int = 5) -> float:
+    """Best rate (GFLOP/s) of a square float32 matrix product on ``device``.
+
+    The most this machine's BLAS gets out of the arithmetic units, with
+    operands large enough to be blocked for the caches.
+    """
+    left = torch.randn(size, size, device=device)
+    right = torch.randn(size, size, device=device)
+    product = torch.empty_like(left)
+    best = float('inf')
+    for index in range(repeats + 1):
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        torch.mm(left, right, out=product)
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+        if index:  # the first call warms the library up
+            best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+def arithmetic_bound(results: dict, shape, layers: int, device) -> dict:
+    """The ``band_ops`` floor at this machine's best matrix-product rate."""
+    gflop = band_operator_gflop(FFTRectSplitter(), shape, layers)
+    peak = gemm_peak_gflops(device)
+    at_peak_ms = gflop / peak * 1e3
+    return dict(
+        band_ops_gflop=gflop,
+        gemm_peak_gflops=peak,
+        band_ops_gflops=gflop / results['band_ops']['ms'] * 1e3,
+        band_ops_at_peak_ms=at_peak_ms,
+        band_ops_at_peak_x_mse=at_peak_ms / results['mse']['ms'])
+
+
+def print_bound(bound: dict) -> None:
+    print(f'\nband_ops: {bound["band_ops_gflop"]:.1f} GFLOP, run at '
+          f'{bound["band_ops_gflops"]:.0f} GFLOP/s; best square matrix '
+          f'product here: {bound["gemm_peak_gflops"]:.0f} GFLOP/s; at that '
+          f'rate band_ops alone would take '
+          f'{bound["band_ops_at_peak_ms"]:.1f} ms = '
+          f'{bound["band_ops_at_peak_x_mse"]:.2f} x mse')
 
 
 def total_loss(fn, pairs):
@@ -246,6 +314,8 @@ def main(argv=None) -> dict:
           f'forward + backward, load average {load_before[0]:.1f}\n')
     results = benchmark(methods, pairs, args.repeats, device)
     print_table(results)
+    bound = arithmetic_bound(results, shape, args.layers, device)
+    print_bound(bound)
     report = dict(
         machine=dict(
             device=str(device), torch=torch.__version__,
@@ -255,7 +325,7 @@ def main(argv=None) -> dict:
             load_average_before=list(load_before),
             load_average_after=list(os.getloadavg())),
         args=vars(args), relative_difference_to_naive=differences,
-        results=results)
+        results=results, arithmetic_bound=bound)
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)),
                     exist_ok=True)

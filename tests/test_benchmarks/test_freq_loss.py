@@ -3,7 +3,10 @@ import json
 import os.path as osp
 import sys
 
+import pytest
 from conftest import REPO_ROOT
+
+from mmfreqkd.models.freq import FFTRectSplitter
 
 sys.path.insert(0, osp.join(REPO_ROOT, 'benchmarks'))
 import freq_loss  # noqa: E402
@@ -36,3 +39,22 @@ def test_freq_loss_benchmark_writes_table_and_json(tmp_path, capsys):
     assert results['band_ops_unpadded']['saved_mib'] == 0
     assert all(diff < 1e-4 for diff in
                saved['relative_difference_to_naive'].values())
+    bound = saved['arithmetic_bound']
+    assert bound['band_ops_gflop'] == pytest.approx(
+        freq_loss.band_operator_gflop(FFTRectSplitter(), (2, 8, 7, 9), 2))
+    assert bound['gemm_peak_gflops'] > 0
+    assert bound['band_ops_at_peak_ms'] == pytest.approx(
+        bound['band_ops_gflop'] / bound['gemm_peak_gflops'] * 1e3)
+    assert bound['band_ops_at_peak_x_mse'] == pytest.approx(
+        bound['band_ops_at_peak_ms'] / results['mse']['ms'])
+    assert 'best square matrix product here' in table
+
+
+def test_band_operator_flops_on_the_vit_l_grid():
+    # cutoff 0.5 keeps 19 of 37 row frequencies (17 whole, the half-kept
+    # edge wave's cosine and sine) and 23 of 46 columns, padded to 24:
+    # 37*46*24 + 19*37*24 + 37*19*24 + 37*24*46 = 115440 multiply-adds per
+    # map, 3 applications, 5 layers of 8 x 1024 maps
+    gflop = freq_loss.band_operator_gflop(FFTRectSplitter(),
+                                          (8, 1024, 37, 46), 5)
+    assert gflop == pytest.approx(2 * 115440 * 3 * 5 * 8 * 1024 / 1e9)
