@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from mmfreqkd.datasets.converters import kaist_to_coco, save_coco_json
 from mmfreqkd.evaluation.metrics import KAISTMissRateMetric
 
 # ids deliberately not in frame order, to check the text files' ordering
@@ -177,6 +178,13 @@ def test_errors_name_the_file_and_the_image(tmp_path):
     path = write_ann_file(tmp_path / 'bad.json', bad)
     with pytest.raises(KeyError, match=r'bad\.json.*annotation 2.*occlusion'):
         KAISTMissRateMetric(ann_file=path)
+    # the ignore flag is read, not defaulted
+    coco = json.loads((tmp_path / 'bad.json').read_text())
+    coco['annotations'][1]['occlusion'] = 0
+    del coco['annotations'][2]['iscrowd']
+    (tmp_path / 'bad.json').write_text(json.dumps(coco))
+    with pytest.raises(KeyError, match=r'bad\.json.*annotation 3.*iscrowd'):
+        KAISTMissRateMetric(ann_file=path)
 
     metric = KAISTMissRateMetric(ann_file=write_ann_file(tmp_path / 'a.json'))
     metric.dataset_meta = dict(classes=('person', ))
@@ -191,3 +199,73 @@ def test_errors_name_the_file_and_the_image(tmp_path):
 def test_registered_in_mmdet():
     from mmdet.registry import METRICS
     assert METRICS.get('KAISTMissRateMetric') is KAISTMissRateMetric
+
+
+def test_ign_flag_makes_an_ignore_region_through_the_converter(tmp_path):
+    # Two otherwise reasonable persons in a day frame, the first flagged
+    # `ign` 1; the night frame holds only a flagged person.
+    frames = {
+        'set06/V000/I00019': ('person 100 100 40 100 0 0 0 0 0 1 0\n'
+                              'person 300 100 40 100 0 0 0 0 0 0 0\n'),
+        'set09/V000/I00019': 'person 100 100 40 100 0 0 0 0 0 1 0\n',
+    }
+    for frame, boxes in frames.items():
+        path = tmp_path / 'annotations' / (frame + '.txt')
+        path.parent.mkdir(parents=True)
+        path.write_text('% bbGt version=3\n' + boxes)
+    (tmp_path / 'test.txt').write_text('\n'.join(frames) + '\n')
+    coco, _ = kaist_to_coco(
+        str(tmp_path), 'test.txt', image_size=(640, 512),
+        show_progress=False)
+    metric = KAISTMissRateMetric(
+        ann_file=save_coco_json(coco, str(tmp_path / 'test.json')))
+    results = evaluate(
+        metric,
+        [
+            # day: only the unflagged person is detected
+            sample(1, [[300, 100, 40, 100]], [0.9]),
+            # night: a detection on the flagged person, the best score
+            sample(2, [[100, 100, 40, 100]], [0.95]),
+        ])
+    # day: 1 positive, found: the 1e-10 clamp (in percent). Were the flagged
+    # box a positive, half the persons would be missed: 50.
+    assert results['kaist/MR_day'] == pytest.approx(1e-8, rel=1e-9)
+    # night: no positive at all, so no miss rate (not 100)
+    assert math.isnan(results['kaist/MR_night'])
+    # all: 1 positive, found; the night detection covers an ignore region
+    # and is dropped. Were it a false positive ahead of the true one, the
+    # curve would be (FPPI 0.5, miss 1), (0.5, 0) and MR 100 * 10^(-20/9).
+    assert results['kaist/MR_all'] == pytest.approx(1e-8, rel=1e-9)
+
+
+@pytest.mark.parametrize('setting, message', [
+    (dict(iou_thr=0), r'iou_thr must be in \(0, 1\], got 0'),
+    (dict(iou_thr=1.5), r'iou_thr must be in \(0, 1\], got 1.5'),
+    (dict(bounds=(635, 5, 5, 507)), r'x_min < x_max.*\(635, 5, 5, 507\)'),
+    (dict(bounds=(5, 507, 635, 507)), r'y_min < y_max.*\(5, 507, 635, 507\)'),
+    (dict(occlusions=(0, 3)), r'occlusions .*\(0, 1, 2\), got \(0, 3\)'),
+    (dict(occlusions=()), r'occlusions must be a non-empty'),
+])
+def test_impossible_settings_are_refused(tmp_path, setting, message):
+    with pytest.raises(ValueError, match=message):
+        KAISTMissRateMetric(
+            ann_file=write_ann_file(tmp_path / 'a.json'), **setting)
+
+
+def test_extreme_but_possible_settings_are_accepted(tmp_path):
+    # only exact matches, only heavily occluded persons, no bounds
+    metric = KAISTMissRateMetric(
+        ann_file=write_ann_file(tmp_path / 'a.json'),
+        iou_thr=1,
+        occlusions=(2, ),
+        bounds=None)
+    results = evaluate(metric)
+    # day: the occluded person of day 2 is the only positive and its
+    # detection (0.7) matches it exactly. Day 1's person is an ignore region
+    # now, but the 0.9 detection one pixel off covers only 39 / 40 of its
+    # own area with it: a false positive. Two images: points (0.5, 1),
+    # (0.5, 0); the seven references below 0.5 sample miss 1, 0.562 and 1
+    # sample 0.
+    assert results['kaist/MR_day'] == pytest.approx(
+        100 * 10**(-20 / 9), rel=1e-9)
+    assert math.isnan(results['kaist/MR_night'])

@@ -129,3 +129,39 @@ def test_day_night_from_names():
 def test_registered_in_mmseg():
     from mmseg.registry import METRICS
     assert METRICS.get('MFNetIoUMetric') is MFNetIoUMetric
+
+
+@pytest.mark.parametrize('settings, expected', [
+    # label 0 0 1 1 2 against prediction 0 1 1 0 2: unlabelled IoU 1 / 3,
+    # car 1 / 3, person 1
+    (dict(), (1 / 3 + 1 / 3 + 1) / 3),
+    (dict(ignore_unlabelled=True), (1 / 3 + 1) / 2),
+    # ignore_index=0 alone drops the two unlabelled pixels: car 1 / 2 and
+    # person 1 remain, but unlabelled, predicted on a car pixel with no
+    # label pixel left, has IoU 0 / 1 and stays in the mean
+    (dict(ignore_index=0), (0 + 1 / 2 + 1) / 3),
+    # both: the unlabelled pixels and the unlabelled class are left out
+    (dict(ignore_index=0, ignore_unlabelled=True), (1 / 2 + 1) / 2),
+])
+def test_unlabelled_pixels_and_class(settings, expected):
+    label = np.array([[0, 0, 1, 1, 2]])
+    pred = np.array([[0, 1, 1, 0, 2]])
+    results = run(
+        MFNetIoUMetric(**settings), samples([label], [pred], ['00009D']))
+    assert results['mIoU'] == pytest.approx(expected * 100)
+
+
+@pytest.mark.parametrize('index', [-1, 1.0, True])
+def test_unlabelled_index_must_be_a_non_negative_int(index):
+    with pytest.raises(ValueError, match=f'unlabelled_index .*{index!r}'):
+        MFNetIoUMetric(unlabelled_index=index)
+
+
+def test_unlabelled_index_must_be_a_class_of_the_dataset():
+    metric = MFNetIoUMetric(ignore_unlabelled=True, unlabelled_index=9)
+    with pytest.raises(ValueError,
+                       match=r'unlabelled_index 9 .* has 9 classes'):
+        metric.dataset_meta = dict(classes=CLASSES)
+    metric = MFNetIoUMetric(ignore_unlabelled=True, unlabelled_index=8)
+    metric.dataset_meta = dict(classes=CLASSES)
+    assert metric.dataset_meta['classes'] == CLASSES

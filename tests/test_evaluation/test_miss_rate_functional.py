@@ -61,9 +61,28 @@ def test_reasonable_setting_flags_each_rule():
     assert ignore.tolist() == expected
 
 
+def test_annotated_ignore_flag_overrides_every_rule():
+    # three reasonable persons and a people box; the second person and the
+    # people box are flagged by the annotation (bbGt `ign`)
+    boxes = [[100, 100, 30, 80]] * 4
+    labels = ['person', 'person', 'person', 'people']
+    ignore = reasonable_ignore_flags(
+        boxes, labels, [0, 0, 1, 0],
+        annotated_ignore=[False, True, False, True])
+    assert ignore.tolist() == [False, True, False, True]
+    # a flag cannot turn an ignored box into a positive
+    ignore = reasonable_ignore_flags(
+        boxes, labels, [0, 0, 2, 0],
+        annotated_ignore=[False, False, False, False])
+    assert ignore.tolist() == [False, False, True, True]
+
+
 def test_reasonable_flags_reject_mismatched_lengths():
     with pytest.raises(ValueError, match='2 boxes but 1 labels'):
         reasonable_ignore_flags([[0, 0, 1, 1]] * 2, ['person'], [0, 0])
+    with pytest.raises(ValueError, match='2 boxes but 3 annotated ignore'):
+        reasonable_ignore_flags([[0, 0, 1, 1]] * 2, ['person'] * 2, [0, 0],
+                                annotated_ignore=[0, 0, 1])
 
 
 def test_matching_is_greedy_by_score():

@@ -5,7 +5,8 @@ The protocol is the one of Dollar et al.'s Caltech pedestrian toolbox
 which the KAIST multispectral benchmark evaluation reuses:
 
 1. Ground truth is split into positives and *ignore regions*
-   (:func:`reasonable_ignore_flags`).
+   (:func:`reasonable_ignore_flags`); a box the annotation itself flags
+   (``ign``) is always an ignore region.
 2. Per image, detections are taken by decreasing score and matched greedily
    (:func:`match_detections`): a detection is a true positive when it
    overlaps a still unmatched positive with IoU >= ``iou_thr`` (the best such
@@ -62,10 +63,12 @@ def reasonable_ignore_flags(
         height_range: Tuple[float, float] = (55, math.inf),
         visible_occlusions: Sequence[int] = (0, 1),
         bounds: Optional[Tuple[float, float, float,
-                               float]] = (5, 5, 635, 507)) -> np.ndarray:
+                               float]] = (5, 5, 635, 507),
+        annotated_ignore: Optional[Sequence[bool]] = None) -> np.ndarray:
     """Flag the ground-truth boxes that are ignore regions in a setting.
 
-    A box is a positive when its label is in ``positive_labels``, its height
+    A box is a positive when the annotation does not flag it
+    (``annotated_ignore``), its label is in ``positive_labels``, its height
     lies in ``height_range`` (both ends included), its occlusion level is in
     ``visible_occlusions`` and the *whole* box lies inside ``bounds``: its
     left and right edges ``x`` and ``x + w`` are in ``[x_min, x_max]`` and its
@@ -86,6 +89,11 @@ def reasonable_ignore_flags(
         bounds (tuple[float, float, float, float] | None): ``(x_min, y_min,
             x_max, y_max)`` that positives must lie within; None disables
             the test.
+        annotated_ignore (Sequence[bool] | None): The annotation's ignore
+            flag of each box (``bbGt``'s ``ign``, ``iscrowd`` in COCO form),
+            length N; a flagged box is an ignore region whatever its label,
+            size or place, as in the toolbox's ``bbLoad``. None flags no
+            box. Defaults to None.
 
     Returns:
         np.ndarray: Boolean ignore flags, shape (N,).
@@ -96,9 +104,14 @@ def reasonable_ignore_flags(
         raise ValueError(
             f'got {num} boxes but {len(labels)} labels and '
             f'{len(occlusions)} occlusion levels')
+    if annotated_ignore is not None and len(annotated_ignore) != num:
+        raise ValueError(f'got {num} boxes but {len(annotated_ignore)} '
+                         'annotated ignore flags')
     x, y, w, h = boxes.T
     positive = np.array([label in positive_labels for label in labels],
                         dtype=bool).reshape(num)
+    if annotated_ignore is not None:
+        positive &= ~np.asarray(annotated_ignore, dtype=bool).reshape(num)
     positive &= (h >= height_range[0]) & (h <= height_range[1])
     positive &= np.isin(np.asarray(occlusions, dtype=np.int64).reshape(num),
                         np.asarray(visible_occlusions, dtype=np.int64))

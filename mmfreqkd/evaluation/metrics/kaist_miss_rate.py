@@ -27,11 +27,16 @@ class KAISTMissRateMetric(BaseMetric):
     :mod:`mmfreqkd.evaluation.functional.miss_rate`) on all evaluated images
     and on their day and night subsets. The ground truth is read from the
     KAIST COCO JSON written by ``tools/dataset_converters/kaist_to_coco.py``,
-    whose annotations carry ``label`` and ``occlusion``: a box is a positive
-    when its label is in ``positive_labels``, its height is in
-    ``height_range``, its occlusion in ``occlusions`` and the whole box lies
-    inside ``bounds``; every other box (``people``, ``cyclist``, ``person?``,
-    ``person?a``, small, heavily occluded or cut persons) is an ignore region.
+    whose annotations carry ``label``, ``occlusion`` and ``iscrowd``: a box is
+    a positive when it is not marked ``iscrowd: 1``, its label is in
+    ``positive_labels``, its height is in ``height_range``, its occlusion in
+    ``occlusions`` and the whole box lies inside ``bounds``; every other box
+    (``people``, ``cyclist``, ``person?``, ``person?a``, boxes whose ``bbGt``
+    ``ign`` field is 1, small, heavily occluded or cut persons) is an ignore
+    region. ``iscrowd`` plays the part of the toolbox's ``ign`` flag, which
+    ``bbLoad`` honours whatever the setting; since the converter marks every
+    label but ``person`` ``iscrowd: 1``, only ``person`` boxes can be
+    positives in its files.
     The day / night split comes from the ``is_night`` field of the JSON
     images. All predicted boxes are person detections (KAIST has one class).
 
@@ -42,17 +47,21 @@ class KAISTMissRateMetric(BaseMetric):
 
     Args:
         ann_file (str): The KAIST COCO JSON of the evaluated split.
-        iou_thr (float): Overlap threshold of matching. Defaults to 0.5.
+        iou_thr (float): Overlap threshold of matching, in (0, 1].
+            Defaults to 0.5.
         height_range (tuple[float, float]): Inclusive height range of
             positives in pixels. Defaults to ``(55, inf)``.
-        occlusions (Sequence[int]): Occlusion levels of positives (0 none,
-            1 partial, 2 heavy). Defaults to ``(0, 1)``.
+        occlusions (Sequence[int]): Occlusion levels of positives, a
+            non-empty subset of 0 (none), 1 (partial) and 2 (heavy).
+            Defaults to ``(0, 1)``.
         bounds (tuple[float, float, float, float] | None): ``(x_min, y_min,
             x_max, y_max)``: positives have ``x_min <= x`` and
-            ``x + w <= x_max``, ``y_min <= y`` and ``y + h <= y_max``.
+            ``x + w <= x_max``, ``y_min <= y`` and ``y + h <= y_max``;
+            ``x_min < x_max`` and ``y_min < y_max``. None disables the test.
             Defaults to ``(5, 5, 635, 507)``.
         positive_labels (Sequence[str]): Annotation labels that can be
-            positives. Defaults to ``('person', )``.
+            positives (boxes marked ``iscrowd: 1`` never are).
+            Defaults to ``('person', )``.
         det_height_margin (float | None): If given, drop detections whose
             height is outside ``[h_min / margin, h_max * margin)`` before
             matching, as the Caltech ``dbEval`` does with 1.25. The KAIST
@@ -89,13 +98,23 @@ class KAISTMissRateMetric(BaseMetric):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if not ann_file:
             raise ValueError('KAISTMissRateMetric needs `ann_file`, the KAIST '
-                             'COCO JSON with `label` and `occlusion` fields')
+                             'COCO JSON with `label`, `occlusion` and '
+                             '`iscrowd` fields')
+        if not 0 < iou_thr <= 1:
+            raise ValueError(f'iou_thr must be in (0, 1], got {iou_thr}')
         if len(height_range) != 2 or height_range[0] > height_range[1]:
             raise ValueError('height_range must be (min, max) with min <= '
                              f'max, got {height_range}')
-        if bounds is not None and len(bounds) != 4:
-            raise ValueError('bounds must be (x_min, y_min, x_max, y_max), '
-                             f'got {bounds}')
+        if not occlusions or not set(occlusions) <= {0, 1, 2}:
+            raise ValueError('occlusions must be a non-empty subset of the '
+                             'KAIST occlusion levels (0, 1, 2), got '
+                             f'{occlusions}')
+        if bounds is not None and (len(bounds) != 4
+                                   or not bounds[0] < bounds[2]
+                                   or not bounds[1] < bounds[3]):
+            raise ValueError('bounds must be (x_min, y_min, x_max, y_max) '
+                             'with x_min < x_max and y_min < y_max, got '
+                             f'{bounds}')
         if det_height_margin is not None and det_height_margin < 1:
             raise ValueError(
                 f'det_height_margin must be >= 1, got {det_height_margin}')
@@ -121,7 +140,7 @@ class KAISTMissRateMetric(BaseMetric):
         Returns:
             tuple[dict, dict]: ``images`` maps image id to its JSON entry;
             ``ground_truth`` maps image id to ``(boxes (G, 4) xywh,
-            ignore (G,) bool)``.
+            ignore (G,) bool)``; ``iscrowd: 1`` boxes are ignore regions.
         """
         for key in ('images', 'annotations'):
             if key not in coco:
@@ -134,7 +153,7 @@ class KAISTMissRateMetric(BaseMetric):
             images[image['id']] = image
         per_image = {image_id: [] for image_id in images}
         for ann in coco['annotations']:
-            for key in ('image_id', 'bbox', 'label', 'occlusion'):
+            for key in ('image_id', 'bbox', 'label', 'occlusion', 'iscrowd'):
                 if key not in ann:
                     raise KeyError(
                         f'{self.ann_file}: annotation {ann.get("id")} lacks '
@@ -154,7 +173,8 @@ class KAISTMissRateMetric(BaseMetric):
                 positive_labels=self.positive_labels,
                 height_range=self.height_range,
                 visible_occlusions=self.occlusions,
-                bounds=self.bounds)
+                bounds=self.bounds,
+                annotated_ignore=[ann['iscrowd'] for ann in anns])
             ground_truth[image_id] = (boxes, ignore)
         return images, ground_truth
 

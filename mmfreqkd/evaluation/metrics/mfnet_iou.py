@@ -38,7 +38,11 @@ class MFNetIoUMetric(IoUMetric):
     MFNet convention: by default mIoU averages all 9 classes *including*
     ``unlabelled``; ``ignore_unlabelled=True`` leaves its IoU out of the mean
     (its pixels still count, e.g. a car predicted on unlabelled ground lowers
-    the car IoU; set ``ignore_index=0`` to skip those pixels entirely).
+    the car IoU). To skip the unlabelled pixels entirely, set
+    ``ignore_index=0`` *and* ``ignore_unlabelled=True``: ``ignore_index=0``
+    alone, as in :class:`IoUMetric`, only drops the pixels labelled 0, so
+    class 0 keeps no label pixels and its IoU is 0 as soon as it is
+    predicted on any evaluated pixel, and that 0 stays in the means.
     A class absent from both labels and predictions of a subset has no IoU
     and is left out of that subset's mean.
 
@@ -52,8 +56,9 @@ class MFNetIoUMetric(IoUMetric):
     Args:
         ignore_unlabelled (bool): Leave class ``unlabelled_index`` out of the
             means. Defaults to False.
-        unlabelled_index (int): Index of the ``unlabelled`` class.
-            Defaults to 0.
+        unlabelled_index (int): Index of the ``unlabelled`` class, in
+            ``[0, number of classes)`` (checked when the dataset meta is
+            set). Defaults to 0.
         ignore_index (int): Label value skipped in evaluation. Defaults to 255.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         output_dir (str | None): Write predicted label PNGs there, as
@@ -70,6 +75,10 @@ class MFNetIoUMetric(IoUMetric):
                  output_dir: Optional[str] = None,
                  format_only: bool = False,
                  prefix: Optional[str] = None) -> None:
+        if isinstance(unlabelled_index, bool) or not isinstance(
+                unlabelled_index, int) or unlabelled_index < 0:
+            raise ValueError('unlabelled_index must be an int >= 0, got '
+                             f'{unlabelled_index!r}')
         super().__init__(
             ignore_index=ignore_index,
             iou_metrics=['mIoU'],
@@ -79,6 +88,21 @@ class MFNetIoUMetric(IoUMetric):
             prefix=prefix)
         self.ignore_unlabelled = ignore_unlabelled
         self.unlabelled_index = unlabelled_index
+
+    @IoUMetric.dataset_meta.setter
+    def dataset_meta(self, dataset_meta: dict) -> None:
+        """Set the dataset meta; ``unlabelled_index`` must index its classes.
+
+        Args:
+            dataset_meta (dict): The dataset's meta info, with ``classes``.
+        """
+        classes = dataset_meta['classes']
+        if self.unlabelled_index >= len(classes):
+            raise ValueError(
+                f'unlabelled_index {self.unlabelled_index} is not a class '
+                f'index of the dataset, which has {len(classes)} classes '
+                f'{tuple(classes)}')
+        self._dataset_meta = dataset_meta
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """Accumulate per-class areas of each sample, tagged day or night.
