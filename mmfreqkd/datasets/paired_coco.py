@@ -4,7 +4,7 @@ from typing import List, Sequence
 
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
-from mmengine.fileio import exists
+from mmengine.fileio import exists, load
 
 
 @DATASETS.register_module()
@@ -18,6 +18,12 @@ class PairedCocoDataset(CocoDataset):
     (``LoadImageFromFile`` ...) work unchanged, while paired pipelines read
     ``rgb_path`` too. Boxes with ``iscrowd: 1`` become ``ignore_flag=1``
     instances, which ``PackDetInputs`` puts in ``ignored_instances``.
+
+    The dataset classes must be category names of the file, listed there in
+    the same order: :class:`mmdet.datasets.CocoDataset` gives label ``i`` to
+    the ``i``-th matching category *of the file* (and mmdet's ``CocoMetric``
+    maps labels back the same way), so any other order would silently swap
+    classes; it is an error naming both orders.
 
     Boxes are filtered as by :class:`mmdet.datasets.CocoDataset`: a box
     with no overlap with the image, an area <= 0 or a side < 1 pixel is
@@ -48,19 +54,34 @@ class PairedCocoDataset(CocoDataset):
         super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> List[dict]:
-        """Load the annotation file; every class must be one of its categories.
+        """Load the annotation file after checking its categories.
 
         Returns:
             list[dict]: One data info per image, see :meth:`parse_data_info`.
         """
-        data_list = super().load_data_list()
-        classes = self.metainfo['classes']
-        if len(self.cat_ids) != len(classes):
+        self._check_categories()
+        return super().load_data_list()
+
+    def _check_categories(self) -> None:
+        """Raise unless the classes are the file's categories of those names,
+        in the file's order (the labels :class:`CocoDataset` assigns)."""
+        classes = tuple(self.metainfo['classes'])
+        categories = load(
+            self.ann_file, backend_args=self.backend_args)['categories']
+        file_order = tuple(category['name'] for category in categories
+                           if category['name'] in classes)
+        if sorted(file_order) != sorted(classes):
             raise ValueError(
-                f'{self.ann_file}: only {len(self.cat_ids)} of the dataset '
-                f'classes {tuple(classes)} are category names of the file; '
-                'set metainfo=dict(classes=...) to names the file uses')
-        return data_list
+                f'{self.ann_file}: each dataset class of {classes} must be '
+                'the name of exactly one category of the file, whose '
+                f'categories of those names are {file_order}; set '
+                'metainfo=dict(classes=...) to names the file uses')
+        if file_order != classes:
+            raise ValueError(
+                f'{self.ann_file}: the dataset classes {classes} are not in '
+                f'the order of the file\'s categories {file_order}; labels '
+                'follow the file order, so set metainfo=dict(classes='
+                f'{file_order}) or rewrite the file\'s categories')
 
     def parse_data_info(self, raw_data_info: dict) -> dict:
         """Parse one image entry and its boxes.

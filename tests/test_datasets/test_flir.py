@@ -1,4 +1,5 @@
 """FLIRAlignedDataset: VOC XML -> converter -> dataset -> mmdet pipeline."""
+import json
 import os
 import os.path as osp
 
@@ -107,3 +108,30 @@ def test_flir_missing_rgb_names_both_paths(tmp_path):
         build(root)
     assert rgb in str(error.value)
     assert 'FLIR_00007_PreviewData.jpeg' in str(error.value)
+
+
+def test_flir_classes_must_follow_the_file_category_order(tmp_path):
+    root = make_flir(tmp_path)
+    ann_file = osp.join(root, 'annotations', 'align_train.json')
+    # mmdet labels categories in file order: these classes would call the
+    # car (label 1 in the file order person, car, bicycle) a bicycle
+    with pytest.raises(ValueError) as error:
+        build(root, metainfo=dict(classes=('person', 'bicycle', 'car')))
+    message = str(error.value)
+    assert ann_file in message
+    assert "('person', 'bicycle', 'car')" in message
+    assert "('person', 'car', 'bicycle')" in message
+    # the same with the default classes and a file listing its categories
+    # in another order
+    with open(ann_file) as f:
+        coco = json.load(f)
+    coco['categories'] = coco['categories'][::-1]
+    with open(ann_file, 'w') as f:
+        json.dump(coco, f)
+    with pytest.raises(ValueError, match=r"\('bicycle', 'car', 'person'\)"):
+        build(root)
+    # a subset of the categories, in file order, is fine
+    dataset = build(root, metainfo=dict(classes=('car', 'person')))
+    assert [(i['bbox'], i['bbox_label'])
+            for i in dataset.get_data_info(0)['instances']] == [
+                ([30, 10, 70, 35], 0), ([1, 2, 9, 22], 1)]

@@ -161,5 +161,8 @@ def test_kaist_requires_converter_fields(tmp_path):
 
 def test_kaist_class_names_must_match_file(tmp_path):
     root = make_kaist(tmp_path)
-    with pytest.raises(ValueError, match="only 0 of the dataset classes"):
+    with pytest.raises(ValueError,
+                       match=r"class of \('pedestrian',\) must be the name "
+                       r'of exactly one category of the file, whose '
+                       r'categories of those names are \(\)'):
         build(root, metainfo=dict(classes=('pedestrian', )))
