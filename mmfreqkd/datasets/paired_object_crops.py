@@ -71,9 +71,13 @@ class PairedObjectCropDataset(BaseDataset):
             to 0.
         seed (int): Seed of the background placement. Defaults to 0.
         **kwargs: Arguments of :class:`mmpretrain.datasets.BaseDataset`
-            (``data_root``, ``data_prefix=dict(img=...)`` for the image
-            folder, ``pipeline``, ``test_mode``, ...). The classes are set
-            from ``object_classes`` and ``num_background``.
+            (``data_root``, ``data_prefix``, ``pipeline``, ``test_mode``,
+            ...). The image folder, relative to ``data_root``, is
+            ``data_prefix`` given as a string (mmpretrain stores it as
+            ``dict(img_path=...)``), ``dict(img_path=...)`` or
+            ``dict(img=...)`` (the mmdet spelling); by default ``data_root``
+            itself. The classes are set from ``object_classes`` and
+            ``num_background``.
     """
 
     def __init__(self,
@@ -152,7 +156,7 @@ class PairedObjectCropDataset(BaseDataset):
             [(box[2] - box[0], box[3] - box[1])
              for boxes in boxes_of_image.values() for box in boxes
              if self._is_object(box)], dtype=np.float32).reshape(-1, 2)
-        image_dir = self.data_prefix.get('img', '')
+        image_dir = self._image_dir()
         data_list = []
         for index, image in enumerate(coco['images']):
             if 'rgb_file_name' not in image:
@@ -178,6 +182,22 @@ class PairedObjectCropDataset(BaseDataset):
                     dict(frame, crop_bbox=crop,
                          gt_label=len(self.object_classes)))
         return data_list
+
+    def _image_dir(self) -> str:
+        """The image folder, joined with ``data_root``.
+
+        Returns:
+            str: ``data_prefix['img_path']`` (mmpretrain's key, which the
+            string form and the default ``''`` fill) or
+            ``data_prefix['img']``; ``data_root`` when neither is set.
+        """
+        keys = [key for key in ('img_path', 'img') if key in self.data_prefix]
+        if len(keys) > 1:
+            raise ValueError(
+                f'{type(self).__name__}: data_prefix {self.data_prefix} '
+                'names the image folder twice, as img_path and as img; '
+                'keep one')
+        return self.data_prefix[keys[0]] if keys else self.data_root
 
     def _is_object(self, box: tuple) -> bool:
         x1, y1, x2, y2, label, iscrowd = box

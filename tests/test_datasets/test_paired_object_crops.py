@@ -1,6 +1,7 @@
 """PairedObjectCropDataset, CropPairedBox and PackPairedClsInputs on
 hand-made COCO files and images."""
 import json
+import os
 import os.path as osp
 
 import cv2
@@ -147,6 +148,48 @@ def test_dataset_errors(tmp_path, kwargs, error, match):
     write_frames(root, ANNOTATIONS)
     with pytest.raises(error, match=match):
         build(root, **kwargs)
+
+
+@pytest.mark.parametrize('data_prefix, folder', [
+    # mmpretrain's default '' and string form become dict(img_path=...)
+    (None, ''),
+    ('', ''),
+    ('frames/', 'frames'),
+    (dict(img_path='frames/'), 'frames'),
+    # the mmdet spelling, as in configs/_base_/datasets/flir_crops_*.py
+    (dict(img='frames/'), 'frames'),
+    (dict(), ''),
+])
+def test_image_folder_from_each_data_prefix_form(tmp_path, data_prefix,
+                                                 folder):
+    root = str(tmp_path)
+    os.makedirs(osp.join(root, 'frames'))
+    write_frames(osp.join(root, folder), ANNOTATIONS)
+    cfg = dict(
+        ann_file=osp.join(folder, 'ann.json'),
+        data_root=root,
+        object_classes=('person', 'car'),
+        pipeline=[
+            dict(type='LoadPairedImageFromFile', ir_channels=1),
+            dict(type='CropPairedBox', context=1.0, square=False),
+        ],
+        serialize_data=False)
+    if data_prefix is not None:
+        cfg['data_prefix'] = data_prefix
+    dataset = PairedObjectCropDataset(**cfg)
+    info = dataset.get_data_info(0)
+    assert info['img_path'] == osp.join(root, folder, 'ir0.png')
+    assert info['rgb_path'] == osp.join(root, folder, 'rgb0.png')
+    # the person of image 10, box [2, 4, 12, 24], read from that folder
+    rgb = cv2.imread(osp.join(root, folder, 'rgb0.png'))
+    np.testing.assert_array_equal(dataset[0]['img_rgb'], rgb[4:24, 2:12])
+
+
+def test_image_folder_named_twice_is_an_error(tmp_path):
+    root = str(tmp_path)
+    write_frames(root, ANNOTATIONS)
+    with pytest.raises(ValueError, match='image folder twice'):
+        build(root, data_prefix=dict(img='', img_path=''))
 
 
 def test_missing_rgb_file_name_is_named(tmp_path):
