@@ -96,6 +96,14 @@ def test_parse_kaist_annotation_fields(tmp_path):
         ('person 1 2 3 4 0 0 0 0 0 0\n', 3, 'expected 12 fields'),
         ('person 1 2 3 4 0 0 0 0 0 0 0 7\n', 3, 'expected 12 fields'),
         ('person 1 2 x 4 0 0 0 0 0 0 0\n', 3, 'field w must be a number'),
+        ('person nan 2 3 4 0 0 0 0 0 0 0\n', 3,
+         "field x must be a finite number, got 'nan'"),
+        ('person 1 2 inf 4 0 0 0 0 0 0 0\n', 3,
+         "field w must be a finite number, got 'inf'"),
+        ('person 1 2 3 4 0 -Infinity 0 0 0 0 0\n', 3,
+         "field vx must be a finite number, got '-Infinity'"),
+        ('person 1 2 3 4 0 0 0 0 0 0 NaN\n', 3,
+         "field ang must be a finite number, got 'NaN'"),
         ('person 1 2 3 4 3 0 0 0 0 0 0\n', 3, 'occlusion must be 0, 1 or 2'),
         ('person 1 2 -3 4 0 0 0 0 0 0 0\n', 3, 'negative box size'),
         ('person 1 2 3 4 0 0 0 0 0 2 0\n', 3, 'ign must be 0 or 1'),
@@ -375,6 +383,12 @@ def test_flir_unknown_name(tmp_path):
     ('<annotation><object><name>car</name><bndbox><xmin>1</xmin><ymin>1'
      '</ymin><xmax>q</xmax><ymax>3</ymax></bndbox></object></annotation>',
      '<xmax> must be a number'),
+    (voc([('car', 'nan', 1, 5, 3)]),
+     r"<object> #1 \('car'\): <xmin> must be a finite number, got 'nan'"),
+    (voc([('car', 1, 1, 'inf', 3)]),
+     r"<object> #1 \('car'\): <xmax> must be a finite number, got 'inf'"),
+    (voc([], size=(64, '-inf')),
+     "<size>: <height> must be a finite number, got '-inf'"),
 ])
 def test_parse_voc_xml_errors_name_the_file(tmp_path, document, message):
     path = write_text(tmp_path / 'bad.xml', document)

@@ -13,6 +13,7 @@ Categories are mapped by name (case-insensitive), never by id: ``person`` 1,
 heights are ``xmax - xmin`` and ``ymax - ymin``; objects marked
 ``<difficult>1</difficult>`` become ignore regions (``iscrowd: 1``).
 """
+import math
 import os.path as osp
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -82,7 +83,7 @@ def read_flir_split(split_file: str) -> List[str]:
 
 
 def _child_number(element: ET.Element, tag: str, where: str):
-    """The number in a child element; integral values as ``int``."""
+    """The finite number in a child element; integral values as ``int``."""
     text = element.findtext(tag)
     if text is None:
         raise ValueError(f'{where}: missing <{tag}>')
@@ -91,6 +92,9 @@ def _child_number(element: ET.Element, tag: str, where: str):
     except ValueError:
         raise ValueError(
             f'{where}: <{tag}> must be a number, got {text!r}') from None
+    if not math.isfinite(value):
+        raise ValueError(
+            f'{where}: <{tag}> must be a finite number, got {text!r}')
     return int(value) if value.is_integer() else value
 
 
@@ -107,8 +111,9 @@ def parse_voc_xml(path: str) -> dict:
 
     Raises:
         ValueError: On invalid XML, an object without a name or a complete
-            ``<bndbox>``, or a box whose max corner lies before its min
-            corner, naming the file (and the object's position in it).
+            ``<bndbox>``, a size or coordinate that is not a finite number
+            (``nan``, ``inf``), or a box whose max corner lies before its
+            min corner, naming the file (and the object's position in it).
     """
     try:
         root = ET.parse(path).getroot()

@@ -20,6 +20,7 @@ becomes an ignore region (``iscrowd: 1``). Coordinates are copied unchanged:
 nothing is clipped, so boxes that reach outside the image keep their
 annotated extent.
 """
+import math
 import os.path as osp
 import re
 from collections import Counter
@@ -47,12 +48,15 @@ _NUM_FIELDS = 1 + len(_NUMERIC_FIELDS)
 
 
 def _parse_number(text: str, where: str, field: str):
-    """Parse one numeric field; integral values are returned as ``int``."""
+    """Parse one finite numeric field; integral values are returned as int."""
     try:
         value = float(text)
     except ValueError:
         raise ValueError(
             f'{where}: field {field} must be a number, got {text!r}') from None
+    if not math.isfinite(value):
+        raise ValueError(
+            f'{where}: field {field} must be a finite number, got {text!r}')
     return int(value) if value.is_integer() else value
 
 
@@ -76,8 +80,9 @@ def parse_kaist_annotation(
 
     Raises:
         ValueError: On a missing header, a line without exactly 12 fields,
-            a non-numeric field, an occlusion outside {0, 1, 2}, an ``ign``
-            outside {0, 1}, a negative width or height, or an unknown label.
+            a non-numeric or non-finite (``nan``, ``inf``) field, an
+            occlusion outside {0, 1, 2}, an ``ign`` outside {0, 1}, a
+            negative width or height, or an unknown label.
             The message starts with ``path:line``.
     """
     with open(path, encoding='utf-8-sig') as f:
