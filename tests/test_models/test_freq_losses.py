@@ -279,6 +279,9 @@ def test_shape_errors_name_both_shapes():
     (dict(high_weight=float('nan')), 'high_weight'),
     (dict(low_weight=0, high_weight=0), 'both 0'),
     (dict(loss_weight=-0.5), 'loss_weight'),
+    (dict(loss_weight=float('inf')),
+     'FreqDecoupledLoss: loss_weight must be a finite number >= 0, got inf'),
+    (dict(low_weight=float('inf')), 'low_weight .* got inf'),
     (dict(reduction='sum'), 'reduction'),
 ])
 def test_invalid_arguments(kwargs, message):
@@ -289,5 +292,7 @@ def test_invalid_arguments(kwargs, message):
 def test_invalid_baseline_arguments():
     with pytest.raises(TypeError, match='standardize'):
         FeatureMSELoss(standardize='yes')
+    with pytest.raises(ValueError, match='loss_weight .* got inf'):
+        FeatureMSELoss(loss_weight=float('inf'))
     with pytest.raises(ValueError, match='reduction'):
         FeatureCosineLoss(reduction='batchmean')

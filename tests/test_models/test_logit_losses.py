@@ -184,6 +184,12 @@ def test_built_from_registry_and_float32():
     (lambda: KDLoss(temperature=-1), 'temperature'),
     (lambda: KDLoss(reduction='batchmean'), 'reduction'),
     (lambda: FiGKDLoss(loss_weight=-1), 'loss_weight'),
+    # infinite temperature: softmax(x / inf) is uniform and T**2 * KL = NaN
+    (lambda: KDLoss(temperature=float('inf')),
+     'temperature must be a finite number > 0, got inf'),
+    (lambda: FiGKDLoss(temperature=float('nan')), 'got nan'),
+    (lambda: KDLoss(loss_weight=float('inf')),
+     'KDLoss: loss_weight must be a finite number >= 0, got inf'),
 ])
 def test_invalid_arguments(factory, message):
     with pytest.raises(ValueError, match=message):

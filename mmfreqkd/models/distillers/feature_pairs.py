@@ -4,9 +4,11 @@ Shared by :class:`FreqKDDistiller` (its ``distill_pairs``) and
 :class:`LogitDistiller` (its optional ``feature_pairs``). A pair is a dict
 with keys ``name`` (str, used in loss names), ``teacher_index`` and
 ``student_index`` (positions in the teacher's and student's tuples of maps),
-``weight`` (float >= 0, default 1.0) and optionally ``connector`` (a config,
-e.g. ``dict(type='FeatureConnector', in_channels=512, out_channels=1024)``).
+``weight`` (finite float >= 0, default 1.0) and optionally ``connector`` (a
+config, e.g. ``dict(type='FeatureConnector', in_channels=512,
+out_channels=1024)``).
 """
+import numbers
 from typing import Callable, Dict, List, Sequence, Tuple
 
 import torch
@@ -14,8 +16,27 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 
+from ..losses.base_feature_loss import check_weight
+
 PAIR_KEYS = ('name', 'teacher_index', 'student_index', 'weight', 'connector')
 REQUIRED_PAIR_KEYS = ('name', 'teacher_index', 'student_index')
+
+
+def check_index(value: int, owner: str, key: str) -> int:
+    """Return an index as an int, raising unless it is an integer (a float
+    such as 1.9 is not truncated; a bool is no index).
+
+    Args:
+        value (int): The index as configured.
+        owner (str): Config key of what it belongs to, for the message.
+        key (str): Its own key, for the message.
+
+    Returns:
+        int: ``value``.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f'{owner}: {key} must be an int, got {value!r}')
+    return int(value)
 
 
 def parse_feature_pair(position: int, pair: dict,
@@ -31,22 +52,21 @@ def parse_feature_pair(position: int, pair: dict,
         dict: ``name`` (str), ``teacher_index`` and ``student_index`` (int),
         ``weight`` (float) and ``connector`` (dict or None).
     """
+    owner = f'{config_key}[{position}]'
     unknown = set(pair) - set(PAIR_KEYS)
     missing = set(REQUIRED_PAIR_KEYS) - set(pair)
     if unknown or missing:
         raise KeyError(
-            f'{config_key}[{position}]: '
+            f'{owner}: '
             + (f'unknown keys {sorted(unknown)} ' if unknown else '')
             + (f'missing keys {sorted(missing)}' if missing else ''))
-    weight = float(pair.get('weight', 1.0))
-    if weight < 0:
-        raise ValueError(f'{config_key}[{position}].weight must be >= 0, '
-                         f'got {weight}')
     return dict(
         name=str(pair['name']),
-        teacher_index=int(pair['teacher_index']),
-        student_index=int(pair['student_index']),
-        weight=weight,
+        teacher_index=check_index(pair['teacher_index'], owner,
+                                  'teacher_index'),
+        student_index=check_index(pair['student_index'], owner,
+                                  'student_index'),
+        weight=check_weight(pair.get('weight', 1.0), owner, 'weight'),
         connector=pair.get('connector'))
 
 

@@ -1,4 +1,5 @@
 """Shared argument checks and input preparation of the feature losses."""
+import math
 from typing import Dict, Optional, Tuple
 
 import torch
@@ -9,10 +10,20 @@ from .feature_distances import REDUCTIONS
 
 
 def check_weight(value: float, owner: str, key: str) -> float:
-    """Return ``value`` as a float, raising unless it is a number >= 0."""
+    """Return a weight as a float, raising unless it is a finite number >= 0.
+
+    Args:
+        value (float): The weight as configured.
+        owner (str): What it configures (a class name or a config key), for
+            the error message.
+        key (str): Its argument or config key, for the error message.
+
+    Returns:
+        float: ``value``.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not value >= 0:
-        raise ValueError(f'{owner}: {key} must be a number >= 0, got '
+            or not 0 <= value < math.inf:
+        raise ValueError(f'{owner}: {key} must be a finite number >= 0, got '
                          f'{value!r}')
     return float(value)
 
@@ -37,8 +48,8 @@ class BaseFeatureLoss(nn.Module):
         standardize (bool): Apply
             :func:`~mmfreqkd.models.freq.standardize_features` to both maps
             first. Default: True.
-        loss_weight (float): Factor on every returned term, >= 0.
-            Default: 1.0.
+        loss_weight (float): Factor on every returned term, finite and
+            >= 0. Default: 1.0.
         reduction (str): ``'mean'`` or ``'none'``. Default: ``'mean'``.
     """
 

@@ -39,10 +39,11 @@ class FiGKDLoss(KDLoss):
         wavelet (str): PyWavelets name of a discrete wavelet; ``'haar'`` is
             computed directly. Default: ``'haar'``.
         levels (int): DWT levels, >= 1. Default: 1.
-        temperature (float): Softening temperature of ``'kl'``, > 0.
-            Default: 4.0.
+        temperature (float): Softening temperature of ``'kl'``, finite and
+            > 0. Default: 4.0.
         distance (str): ``'kl'`` or ``'mse'``. Default: ``'kl'``.
-        loss_weight (float): Factor on the loss, >= 0. Default: 1.0.
+        loss_weight (float): Factor on the loss, finite and >= 0.
+            Default: 1.0.
         reduction (str): ``'mean'`` (scalar) or ``'none'`` ((B,)).
             Default: ``'mean'``.
     """

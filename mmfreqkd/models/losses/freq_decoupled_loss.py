@@ -44,15 +44,17 @@ class FreqDecoupledLoss(BaseFeatureLoss):
     Args:
         splitter (dict | BaseBandSplitter): Band splitter or its config.
             Default: ``dict(type='FFTRectSplitter', cutoff=0.5)``.
-        low_weight (float): Weight of the low band, >= 0. Default: 1.0.
-        high_weight (float): Weight of the high band, >= 0. Default: 0.1.
+        low_weight (float): Weight of the low band, finite and >= 0.
+            Default: 1.0.
+        high_weight (float): Weight of the high band, finite and >= 0.
+            Default: 0.1.
         low_distance (str): ``'mse'``, ``'log_mse'``, ``'l1'`` or
             ``'cosine'`` (``1 - cos`` across channels per position).
             Default: ``'mse'``.
         high_distance (str): As ``low_distance``. Default: ``'log_mse'``.
         standardize (bool): Standardise both maps first. Default: True.
-        loss_weight (float): Factor on both terms (the layer weight), >= 0.
-            Default: 1.0.
+        loss_weight (float): Factor on both terms (the layer weight),
+            finite and >= 0. Default: 1.0.
         reduction (str): ``'mean'`` (scalars) or ``'none'`` ((B,) values,
             the mean over C, H, W of every sample). Default: ``'mean'``.
         fused (bool): Use the fused function where it applies. Default:

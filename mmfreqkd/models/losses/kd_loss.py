@@ -1,4 +1,6 @@
 """Hinton's logit knowledge distillation loss."""
+import math
+
 import torch
 import torch.nn.functional as F
 from mmengine.registry import MODELS
@@ -42,12 +44,21 @@ def softened_kl(student: torch.Tensor, teacher: torch.Tensor,
 
 
 def check_temperature(temperature: float, owner: str) -> float:
-    """Return ``temperature`` as a float, raising unless it is > 0."""
+    """Return a temperature as a float, raising unless it is a finite
+    number > 0.
+
+    Args:
+        temperature (float): The temperature as configured.
+        owner (str): The loss it configures, for the error message.
+
+    Returns:
+        float: ``temperature``.
+    """
     if isinstance(temperature, bool) \
             or not isinstance(temperature, (int, float)) \
-            or not temperature > 0:
-        raise ValueError(f'{owner}: temperature must be a number > 0, got '
-                         f'{temperature!r}')
+            or not 0 < temperature < math.inf:
+        raise ValueError(f'{owner}: temperature must be a finite number > 0, '
+                         f'got {temperature!r}')
     return float(temperature)
 
 
@@ -60,8 +71,10 @@ class KDLoss(nn.Module):
     cross-entropy with the labels is not part of this loss.
 
     Args:
-        temperature (float): Softening temperature T > 0. Default: 4.0.
-        loss_weight (float): Factor on the loss, >= 0. Default: 1.0.
+        temperature (float): Softening temperature T, finite and > 0.
+            Default: 4.0.
+        loss_weight (float): Factor on the loss, finite and >= 0.
+            Default: 1.0.
         reduction (str): ``'mean'`` (scalar) or ``'none'`` ((B,)).
             Default: ``'mean'``.
     """
