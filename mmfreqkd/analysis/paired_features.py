@@ -258,6 +258,8 @@ def build_paired_feature_extractor(cfg: Config,
 
     if uses_teacher:
         _initialise(distiller.teacher)
+        # the Pretrained entries the distiller took over, loaded strictly
+        distiller.load_teacher_checkpoints()
     if uses_student:
         if exported:
             needs_connector = [

@@ -10,6 +10,7 @@ import torch
 from mmfreqkd.models.backbones import DINOv2ViT, convert_dinov2_state_dict
 from mmfreqkd.models.backbones.dinov2_checkpoint import (
     detect_layout, load_converted_state_dict, unwrap_state_dict)
+from mmfreqkd.models.backbones.pos_embed import resample_pos_embed
 from mmfreqkd.models.lora import inject_lora
 
 ARCH = dict(embed_dims=32, num_layers=3, num_heads=2, feedforward_channels=64)
@@ -176,6 +177,64 @@ def test_own_layout_converts_to_itself():
     assert_same_tensors(converted, wide)
     with pytest.raises(KeyError, match='cannot tell the layout'):
         detect_layout({'weight': torch.zeros(1)})
+
+
+def to_timm_without_registers(ours, seed=3):
+    """Ours (no registers) -> timm's layout of a model without registers:
+    our names, with the class entry in front of ``pos_embed``."""
+    gen = torch.Generator().manual_seed(seed)
+    cls_pos = dyadic((1, 1, ours['cls_token'].shape[-1]), gen)
+    return dict(ours, cls_token=ours['cls_token'] - cls_pos,
+                pos_embed=torch.cat([cls_pos, ours['pos_embed']], dim=1))
+
+
+def test_timm_class_entry_is_told_by_the_model_grid_or_the_layout(tmp_path):
+    ours = random_model(registers=0).state_dict()  # 4x4 grid
+    timm_layout = to_timm_without_registers(ours)  # 17 = 1 + 4 * 4 entries
+    # one more entry than the model's 16 patches: a class entry
+    converted, report = convert_dinov2_state_dict(timm_layout,
+                                                  num_patches=16)
+    assert report == dict(layout='timm', dropped_keys=[])
+    assert_same_tensors(converted, ours)
+    # so says a stated layout, without a model
+    assert_same_tensors(
+        convert_dinov2_state_dict(timm_layout, layout='timm')[0], ours)
+    # else 17 entries may as well be a 17-patch grid of this package
+    with pytest.raises(ValueError, match=r'pos_embed has 17 entries .*\(a '
+                       r'class entry and a 4x4 grid\) or .*\(a grid of 17 '
+                       r'patches.* no model grid is given'):
+        convert_dinov2_state_dict(timm_layout)
+
+    path = save(timm_layout, tmp_path / 'timm.pth')
+    model = DINOv2ViT(ARCH, img_size=(28, 42))  # 2x3 grid
+    with pytest.raises(ValueError, match=r'timm\.pth: pos_embed has 17 '
+                       r'entries.*the model grid \(6 patches\) fits neither'):
+        model.load_pretrained(path)
+    report = model.load_pretrained(path, layout='timm')
+    assert report['pos_embed_resampled'] == ((4, 4), (2, 3))
+    assert torch.equal(model.cls_token, ours['cls_token'])
+    torch.testing.assert_close(
+        model.pos_embed.detach(),
+        resample_pos_embed(ours['pos_embed'], (4, 4), (2, 3)), rtol=0,
+        atol=0)
+
+
+def test_own_non_square_grid_is_not_read_as_a_class_entry(tmp_path):
+    """A 5x10 grid of this package has 50 = 1 + 7 * 7 position entries,
+    the length of timm's class entry plus a 7x7 grid."""
+    own = random_model(registers=0, img_size=(70, 140)).state_dict()
+    path = save({'state_dict': own}, tmp_path / 'own_5x10.pth')
+    same_grid = DINOv2ViT(ARCH, img_size=(70, 140), init_cfg=pretrained(path))
+    same_grid.init_weights()
+    assert_same_tensors(same_grid.state_dict(), own)
+
+    other_grid = DINOv2ViT(ARCH, img_size=56, init_cfg=pretrained(path))
+    with pytest.raises(ValueError, match=r'own_5x10\.pth: pos_embed has 50 '
+                       r'entries .*7x7 grid.*the model grid \(16 patches\) '
+                       r'fits neither, so the layout is ambiguous'):
+        other_grid.init_weights()
+    with pytest.raises(ValueError, match='pos_embed has 50 entries'):
+        convert_dinov2_state_dict(own)
 
 
 def test_unwrap_wrappers_and_prefixes():

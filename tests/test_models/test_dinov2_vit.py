@@ -37,7 +37,10 @@ def timm_and_ours(name: str, depth: int):
         depth=depth)
     perturb_(reference).eval()
     assert reference.patch_embed.img_size == (518, 518)
-    state_dict, report = convert_dinov2_state_dict(reference.state_dict())
+    # Stated: without a model grid, the pos_embed of a timm model without
+    # registers (1 + 37 * 37 entries) could be a grid of this package.
+    state_dict, report = convert_dinov2_state_dict(reference.state_dict(),
+                                                   layout='timm')
     assert report == dict(layout='timm', dropped_keys=[])
     arch = dict(embed_dims=384, num_layers=depth, num_heads=6,
                 feedforward_channels=1536)
@@ -159,10 +162,13 @@ def test_standard_archs_have_the_released_shapes():
             ours = DINOv2ViT(arch, num_register_tokens=registers)
             reference = timm.create_model(name, pretrained=False,
                                           num_classes=0)
+        # detected layout: the model grid (37 x 37) tells whether pos_embed
+        # has a class entry
         reference_shapes = {
             k: tuple(v.shape)
             for k, v in convert_dinov2_state_dict(
-                reference.state_dict())[0].items()
+                reference.state_dict(),
+                num_patches=ours.pos_embed.shape[1])[0].items()
         }
         assert {k: tuple(v.shape)
                 for k, v in ours.state_dict().items()} == reference_shapes

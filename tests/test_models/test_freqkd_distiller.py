@@ -5,11 +5,11 @@ import pytest
 import torch
 from mmengine.optim import OptimWrapper
 from mmengine.registry import MODELS, DefaultScope
-from mmengine.runner import load_state_dict
+from mmengine.runner import load_checkpoint, load_state_dict
 
 import mmfreqkd  # noqa: F401
 from mmfreqkd.models.lora import LoRALinear
-from tiny_distiller import tiny_vit
+from tiny_distiller import TINY_ARCH, tiny_vit
 
 def build_distiller(student=None, lora=dict(rank=4, alpha=8, dropout=0.0),
                     pairs=None, loss=None, **kwargs):
@@ -124,6 +124,52 @@ def test_loading_a_mismatched_checkpoint_names_the_keys():
     assert 'lora_C' in str(exc.value)
 
 
+def test_runner_loader_rejects_a_checkpoint_of_another_lora_rank(tmp_path):
+    """The Runner loads ``load_from`` / ``resume`` / tools/test.py
+    checkpoints with mmengine's non-strict loader, which only warns about
+    shape mismatches: the distiller raises, naming both shapes."""
+    rank4 = build_distiller()
+    train_one_step(rank4, paired_batch(), lr=0.5)
+    path = str(tmp_path / 'rank4.pth')
+    torch.save(dict(state_dict=rank4.state_dict(), meta=dict()), path)
+
+    rank8 = build_distiller(lora=dict(rank=8, alpha=8, dropout=0.0))
+    with pytest.raises(RuntimeError) as exc:
+        load_checkpoint(rank8, path, map_location='cpu', strict=False,
+                        logger='silent')
+    assert ('student.blocks.0.attn.qkv.lora_A: checkpoint (4, 32) vs model '
+            '(8, 32)') in str(exc.value)
+    assert 'student.blocks.3.mlp.fc2.lora_B: checkpoint (32, 4) vs model ' \
+        '(32, 8)' in str(exc.value)
+
+    # the same loader takes a checkpoint of the same config, exactly
+    same = build_distiller()
+    load_checkpoint(same, path, map_location='cpu', strict=False,
+                    logger='silent')
+    for key, value in rank4.state_dict().items():
+        assert torch.equal(same.state_dict()[key], value), key
+
+
+@pytest.mark.parametrize('change, error, match', [
+    (dict(weight=float('inf')), ValueError,
+     'weight must be a finite number >= 0, got inf'),
+    (dict(weight=float('nan')), ValueError,
+     'weight must be a finite number >= 0, got nan'),
+    (dict(teacher_index=1.9), TypeError,
+     'teacher_index must be an int, got 1.9'),
+    (dict(student_index='1'), TypeError,
+     "student_index must be an int, got '1'"),
+    (dict(student_index=True), TypeError,
+     'student_index must be an int, got True'),
+])
+def test_impossible_pair_values_are_rejected(change, error, match):
+    pairs = [dict(name='block1', teacher_index=0, student_index=0),
+             dict(dict(name='block3', teacher_index=1, student_index=1),
+                  **change)]
+    with pytest.raises(error, match=r'model\.distill_pairs\[1\]: ' + match):
+        build_distiller(pairs=pairs)
+
+
 def test_predict_returns_per_sample_losses_matching_the_batch_loss():
     model = build_distiller().eval()
     inputs = paired_batch(batch_size=3)
@@ -179,6 +225,30 @@ def test_teacher_without_weights_needs_explicit_opt_in(tmp_path):
                 student=tiny_vit(),
                 distill_pairs=[dict(name='b', teacher_index=0,
                                     student_index=0)]))
+
+
+def test_dinov2_teacher_loads_its_checkpoint_itself_strictly(tmp_path):
+    """A DINOv2ViT teacher keeps its Pretrained init_cfg (layout conversion,
+    strict check) instead of the distiller's generic strict loader."""
+    torch.manual_seed(0)
+    reference = MODELS.build(tiny_vit(img_size=56))
+    path = tmp_path / 'dinov2.pth'
+    torch.save(dict(state_dict=reference.state_dict()), path)
+    teacher = tiny_vit(frozen=True, img_size=56, init_cfg=dict(
+        type='Pretrained', checkpoint=str(path)))
+    model = build_distiller(teacher=teacher, allow_random_teacher=False)
+    assert model.teacher.init_cfg['checkpoint'] == str(path)
+    model.init_weights()
+    for key, value in reference.state_dict().items():
+        assert torch.equal(model.teacher.state_dict()[key], value), key
+
+    wider = MODELS.build(dict(
+        tiny_vit(img_size=56), arch=dict(TINY_ARCH, feedforward_channels=96)))
+    torch.save(dict(state_dict=wider.state_dict()), path)
+    with pytest.raises(ValueError, match=r'blocks\.0\.mlp\.fc1\.weight: '
+                       r'checkpoint \(96, 32\) vs model \(64, 32\)'):
+        build_distiller(teacher=teacher,
+                        allow_random_teacher=False).init_weights()
 
 
 def test_export_merges_lora_and_loads_into_an_mmdet_backbone(tmp_path):

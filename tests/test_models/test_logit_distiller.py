@@ -206,6 +206,83 @@ def test_checkpoint_has_no_teacher_and_round_trips():
         other.load_state_dict(state)
 
 
+def trained_classifier_state(width=8, seed=3):
+    """State dict of ``classifier(width)`` with every float tensor (BN
+    statistics included) moved away from its initial value."""
+    torch.manual_seed(seed)
+    model = MODELS.build(classifier(width))
+    with torch.no_grad():
+        for tensor in model.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.add_(torch.rand_like(tensor))
+    return model.state_dict()
+
+
+def build_with_teacher_checkpoint(path, **pretrained):
+    teacher = dict(classifier(8), init_cfg=dict(
+        type='Pretrained', checkpoint=str(path), **pretrained))
+    return MODELS.build(dict(type='LogitDistiller', teacher=teacher,
+                             student=classifier(4),
+                             distill_loss=dict(type='KDLoss')))
+
+
+def test_teacher_checkpoint_loads_into_the_teacher(tmp_path):
+    state = trained_classifier_state()
+    path = tmp_path / 'teacher.pth'
+    torch.save(dict(state_dict=state, meta=dict(epoch=1)), path)
+    model = build_with_teacher_checkpoint(path)
+    model.init_weights()  # what the Runner calls
+    for key, value in model.teacher.state_dict().items():
+        assert torch.equal(value, state[key]), key
+
+    # prefix selects the teacher's keys among those of other models
+    both = tmp_path / 'both.pth'
+    torch.save(dict(state_dict={
+        **{'teacher.' + k: v for k, v in state.items()},
+        **{'student.' + k: v
+           for k, v in trained_classifier_state(4).items()}}), both)
+    model = build_with_teacher_checkpoint(both, prefix='teacher.')
+    model.init_weights()
+    for key, value in model.teacher.state_dict().items():
+        assert torch.equal(value, state[key]), key
+    with pytest.raises(RuntimeError,
+                       match=r"no key starts with prefix 'backbone\.'"):
+        build_with_teacher_checkpoint(both, prefix='backbone').init_weights()
+
+
+def test_mismatched_teacher_checkpoint_is_an_error(tmp_path):
+    """mmengine's Pretrained initialiser would only warn and leave the
+    teacher random; the distiller loads the teacher strictly."""
+    state = trained_classifier_state()
+    # a LogitDistiller checkpoint (keys under student.) taken for the
+    # teacher's: every key missing and unexpected
+    prefixed = tmp_path / 'prefixed.pth'
+    torch.save(dict(state_dict={'student.' + k: v for k, v in state.items()}),
+               prefixed)
+    with pytest.raises(RuntimeError) as exc:
+        build_with_teacher_checkpoint(prefixed).init_weights()
+    message = str(exc.value)
+    assert message.startswith(f'{prefixed} does not fit the ImageClassifier')
+    assert 'Missing key(s) in state_dict: "backbone.conv1.weight"' in message
+    assert 'Unexpected key(s) in state_dict: ' \
+        '"student.backbone.conv1.weight"' in message
+    assert "The keys read start with ['student.']" in message
+
+    # a checkpoint of a narrower classifier: every shape differs
+    narrow = tmp_path / 'narrow.pth'
+    torch.save(dict(state_dict=trained_classifier_state(width=4)), narrow)
+    with pytest.raises(RuntimeError) as exc:
+        build_with_teacher_checkpoint(narrow).init_weights()
+    message = str(exc.value)
+    assert message.startswith(f'{narrow} does not fit the ImageClassifier')
+    assert ('size mismatch for backbone.conv1.weight: copying a param with '
+            'shape torch.Size([4, 3, 3, 3]) from checkpoint, the shape in '
+            'current model is torch.Size([8, 3, 3, 3])') in message
+
+    with pytest.raises(KeyError, match='unknown keys'):
+        build_with_teacher_checkpoint(narrow, strict=False)
+
+
 def test_feature_pairs_add_freqkd_terms():
     model = build(
         dict(type='FiGKDLoss'),
@@ -280,6 +357,14 @@ def test_top_level_data_preprocessor_without_type():
     (dict(feature_pairs=[dict(name='a', teacher_index=0)],
           feature_loss=dict(type='FreqDecoupledLoss')), KeyError,
      r'model.feature_pairs\[0\]: missing keys'),
+    (dict(feature_pairs=[dict(name='a', teacher_index=1.9, student_index=1)],
+          feature_loss=dict(type='FreqDecoupledLoss')), TypeError,
+     r'model.feature_pairs\[0\]: teacher_index must be an int, got 1.9'),
+    (dict(feature_pairs=[dict(name='a', teacher_index=1, student_index=1,
+                              weight=float('nan'))],
+          feature_loss=dict(type='FreqDecoupledLoss')), ValueError,
+     r'model.feature_pairs\[0\]: weight must be a finite number >= 0, '
+     'got nan'),
 ])
 def test_config_errors(kwargs, error, match):
     with pytest.raises(error, match=match):

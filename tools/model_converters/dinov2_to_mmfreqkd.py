@@ -33,7 +33,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('dst', help='output .pth file')
     parser.add_argument(
         '--layout', default='auto', choices=('auto', ) + LAYOUTS,
-        help='layout of SRC (default: detected from the key names)')
+        help='layout of SRC (default: detected from the key names; a timm '
+        'checkpoint without registers needs --layout timm, as its names '
+        'are those of this package)')
     parser.add_argument(
         '--prefix', default=None,
         help="prefix of the backbone keys in SRC, e.g. 'backbone.' "

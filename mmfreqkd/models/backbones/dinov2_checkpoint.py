@@ -13,7 +13,9 @@ token's position embedding folded into ``cls_token``):
   become ``blocks.<i>.``. Every other name is already ours.
 * timm (``vit_large_patch14_reg4_dinov2``): our names. Models without
   registers keep a class entry in ``pos_embed``, which is folded; a
-  classifier ``head.*`` is dropped.
+  classifier ``head.*`` is dropped. This package's own state dicts have the
+  same names but never a class entry; detection tells them apart by the
+  ``pos_embed`` length (see :func:`convert_dinov2_state_dict`).
 * Hugging Face (``Dinov2Model``, ``Dinov2WithRegistersModel``, possibly under
   ``dinov2.``): ``embeddings.{cls_token, register_tokens,
   position_embeddings, patch_embeddings.projection}`` become ``cls_token``,
@@ -226,8 +228,58 @@ def _convert_official(state_dict: Mapping) -> Tuple[dict, List[str]]:
     return converted, dropped
 
 
-def _convert_timm(state_dict: Mapping,
-                  num_patches: Optional[int]) -> Tuple[dict, List[str]]:
+def _has_timm_class_entry(state_dict: Mapping,
+                          num_patches: Optional[int]) -> bool:
+    """Whether the ``pos_embed`` of a state dict with timm's names starts
+    with a class entry, as far as the tensors tell.
+
+    timm's DINOv2 models without registers keep one, in front of their
+    square grid (1 + s * s entries); timm's register models and this
+    package keep patch entries only, on any grid, square or not. The key
+    names are the same, so a length of 1 + s * s fits both: the 5x10 grid
+    of this package has 50 = 1 + 7 * 7 entries. The target model's grid
+    decides then (its patch count: no class entry; one more: a class
+    entry); without such a match the length is ambiguous and an error.
+
+    Args:
+        state_dict (Mapping): State dict with timm's names and a
+            ``pos_embed``.
+        num_patches (int, optional): Patch count of the target model's
+            grid, if known.
+
+    Returns:
+        bool: True when ``pos_embed`` has a class entry.
+
+    Raises:
+        ValueError: When the length fits no layout, or both and the model
+            grid does not settle it.
+    """
+    if 'reg_token' in state_dict:
+        return False
+    length = state_dict['pos_embed'].shape[1]
+    if length == num_patches or _is_square(length):
+        return False
+    grid = ('no model grid is given' if num_patches is None else
+            f'the model grid ({num_patches} patches) fits neither')
+    if not _is_square(length - 1):
+        raise ValueError(
+            f'pos_embed has {length} entries: not a square patch grid nor a '
+            f'class entry plus a square grid, and {grid}')
+    if num_patches is not None and length == num_patches + 1:
+        return True
+    side = math.isqrt(length - 1)
+    raise ValueError(
+        f'pos_embed has {length} entries and there are no register tokens: '
+        f"timm's layout (a class entry and a {side}x{side} grid) or this "
+        f"package's (a grid of {length} patches, e.g. a non-square one); "
+        f'{grid}, so the layout is ambiguous. Pass layout=\'timm\' '
+        '(converter: --layout timm) for a timm checkpoint; load a '
+        'checkpoint of this package into a model built with its img_size '
+        f'({length} patches).')
+
+
+def _convert_timm(state_dict: Mapping, num_patches: Optional[int],
+                  detected: bool) -> Tuple[dict, List[str]]:
     converted, dropped = {}, []
     for key, value in state_dict.items():
         if key.startswith('head.'):
@@ -235,16 +287,9 @@ def _convert_timm(state_dict: Mapping,
             continue
         converted[key] = value
     if 'pos_embed' in converted:
-        # timm keeps a class entry in pos_embed for models without
-        # registers; with registers (and in this package) it has none.
-        length = converted['pos_embed'].shape[1]
-        patch_only = ('reg_token' in converted or _is_square(length)
-                      or length == num_patches)
-        if not patch_only and not _is_square(length - 1):
-            raise ValueError(
-                f'pos_embed has {length} entries: neither a square patch '
-                'grid nor a class entry plus a square grid')
-        _fold_class_pos_embed(converted, has_class_entry=not patch_only)
+        class_entry = _has_timm_class_entry(converted, num_patches) \
+            if detected else 'reg_token' not in converted
+        _fold_class_pos_embed(converted, class_entry)
     return converted, dropped
 
 
@@ -301,22 +346,29 @@ def convert_dinov2_state_dict(state_dict: Mapping,
     Args:
         state_dict (Mapping): Unwrapped state dict.
         layout (str): ``'auto'`` (see :func:`detect_layout`),
-            ``'official'``, ``'timm'`` or ``'hf'``.
+            ``'official'``, ``'timm'`` or ``'hf'``. A given ``'timm'``
+            means a file written by timm: its ``pos_embed`` has a class
+            entry unless there are register tokens. A detected ``'timm'``
+            may also be a state dict of this package (same names, never a
+            class entry): without registers the ``pos_embed`` length and
+            ``num_patches`` decide, and an ambiguous length is an error
+            (:func:`_has_timm_class_entry`).
         num_patches (int, optional): Patch count of the target model's
-            position grid; only needed to read back a state dict of this
-            package whose grid is not square.
+            position grid; needed to read a state dict with timm's names,
+            no registers and a ``pos_embed`` that is not a square grid.
 
     Returns:
         tuple: The converted state dict, and a dict with ``layout`` (the
         layout read) and ``dropped_keys`` (unused entries removed:
         ``mask_token``, classifier heads).
     """
-    if layout == 'auto':
+    detected = layout == 'auto'
+    if detected:
         layout = detect_layout(state_dict)
     if layout == 'official':
         converted, dropped = _convert_official(state_dict)
     elif layout == 'timm':
-        converted, dropped = _convert_timm(state_dict, num_patches)
+        converted, dropped = _convert_timm(state_dict, num_patches, detected)
     elif layout == 'hf':
         converted, dropped = _convert_hf(state_dict)
     else:
@@ -444,7 +496,9 @@ def load_dinov2_checkpoint(model: torch.nn.Module,
         checkpoint (str): Checkpoint path or URI.
         prefix (str, optional): Prefix of the backbone keys in the file.
         map_location (str): Device for the loaded tensors.
-        layout (str): ``'auto'``, ``'official'``, ``'timm'`` or ``'hf'``.
+        layout (str): ``'auto'``, ``'official'``, ``'timm'`` or ``'hf'``,
+            see :func:`convert_dinov2_state_dict`; the model's grid tells a
+            timm checkpoint without registers from one of this package.
 
     Returns:
         dict: What was done: ``layout``, ``dropped_keys`` and, when they
@@ -454,8 +508,11 @@ def load_dinov2_checkpoint(model: torch.nn.Module,
     state_dict, unselected = unwrap_state_dict(
         load_checkpoint_file(checkpoint, map_location), prefix)
     grid = model.grid_size
-    state_dict, report = convert_dinov2_state_dict(
-        state_dict, layout, num_patches=grid[0] * grid[1])
+    try:
+        state_dict, report = convert_dinov2_state_dict(
+            state_dict, layout, num_patches=grid[0] * grid[1])
+    except ValueError as error:
+        raise ValueError(f'{checkpoint}: {error}') from None
     report.update(_fit_to_model(state_dict, model))
     load_converted_state_dict(model, state_dict)
     report['keys_outside_prefix'] = len(unselected)

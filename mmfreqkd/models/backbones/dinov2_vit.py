@@ -330,6 +330,10 @@ class DINOv2ViT(BaseModule):
         [(2, 384, 16, 20), (2, 384, 16, 20), (2, 384, 16, 20)]
     """
 
+    #: :meth:`init_weights` loads ``Pretrained`` entries strictly itself, so
+    #: a distiller leaves them to it (see :class:`BaseDistiller`).
+    loads_pretrained_strictly = True
+
     def __init__(self,
                  arch: Union[str, dict] = 'large',
                  img_size: Union[int, Tuple[int, int]] = 518,
@@ -473,6 +477,9 @@ class DINOv2ViT(BaseModule):
                 (e.g. ``'backbone.'``), stripped.
             map_location (str): Device to load tensors to.
             layout (str): ``'auto'``, ``'official'``, ``'timm'`` or ``'hf'``.
+                Give ``'timm'`` for a timm checkpoint without registers
+                whose grid differs from ``grid_size``: its ``pos_embed``
+                length alone does not tell it from one of this package.
 
         Returns:
             dict: Loading report (``layout``, ``dropped_keys``, ...).

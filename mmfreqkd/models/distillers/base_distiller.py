@@ -1,27 +1,134 @@
 """A frozen teacher and a trainable student: what every distiller shares."""
 import copy
+import itertools
 import os.path as osp
-from typing import ContextManager, Dict, List, Optional
+import re
+from collections.abc import Mapping
+from typing import ContextManager, Dict, List, Optional, Union
 
 import torch
-from mmengine.logging import MMLogger
+import torch.nn as nn
+from mmengine.logging import MMLogger, print_log
 from mmengine.model import BaseModel
+from mmengine.model.weight_init import PretrainedInit
 from mmengine.registry import MODELS
+from mmengine.runner import CheckpointLoader
 
 from ..lora import inject_lora, mark_only_lora_trainable, merge_lora
 from ..precision import autocast_disabled
 
 TEACHER_DTYPES = ('auto', 'bfloat16', 'float16', 'float32')
+# The arguments of mmengine's ``Pretrained`` initialiser.
+PRETRAINED_KEYS = ('type', 'checkpoint', 'prefix', 'map_location')
+# Advice closing every error about a checkpoint that does not fit.
+CONFIG_HINT = ('Check that the config (student architecture, LoRA, distilled '
+               'layer pairs and connectors) is the one the checkpoint was '
+               'trained with.')
+
+
+def pretrained_init_cfgs(init_cfg: Union[dict, list, None]) -> List[dict]:
+    """The ``Pretrained`` entries of an ``init_cfg``.
+
+    Args:
+        init_cfg (dict | list[dict] | None): An ``init_cfg``: one
+            initialiser config, a list of them, or None.
+
+    Returns:
+        list[dict]: The entries of type ``'Pretrained'``, in order.
+    """
+    cfgs = [init_cfg] if isinstance(init_cfg, Mapping) else init_cfg or []
+    return [
+        cfg for cfg in cfgs
+        if cfg.get('type') in ('Pretrained', PretrainedInit)
+    ]
 
 
 def has_pretrained_weights(cfg: dict) -> bool:
     """Whether a model config loads weights through a ``Pretrained``
     ``init_cfg`` (alone or in a list) that names a checkpoint."""
-    init_cfg = cfg.get('init_cfg')
-    if isinstance(init_cfg, (list, tuple)):
-        return any(has_pretrained_weights(dict(init_cfg=c)) for c in init_cfg)
-    return (isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained'
-            and bool(init_cfg.get('checkpoint')))
+    return any(
+        cfg.get('checkpoint')
+        for cfg in pretrained_init_cfgs(cfg.get('init_cfg')))
+
+
+def shape_mismatches(expected: Mapping, loaded: Mapping) -> List[str]:
+    """The keys of ``loaded`` whose tensor shape differs from ``expected``.
+
+    Args:
+        expected (Mapping[str, Tensor]): Tensors of the model, by key.
+        loaded (Mapping[str, Tensor]): Tensors of a checkpoint, by key; keys
+            unknown to ``expected`` and non-tensor values are skipped.
+
+    Returns:
+        list[str]: ``'key: checkpoint (shape) vs model (shape)'`` per
+        mismatch.
+    """
+    return [
+        f'{key}: checkpoint {tuple(value.shape)} vs model '
+        f'{tuple(expected[key].shape)}' for key, value in loaded.items()
+        if key in expected and isinstance(value, torch.Tensor)
+        and value.shape != expected[key].shape
+    ]
+
+
+def load_pretrained_strictly(module: nn.Module,
+                             checkpoint: str,
+                             prefix: Optional[str] = None,
+                             map_location: str = 'cpu') -> None:
+    """Load a checkpoint into a module as mmengine's ``Pretrained``
+    initialiser does, but strictly.
+
+    As :class:`mmengine.model.PretrainedInit`: the file is read with
+    :class:`mmengine.runner.CheckpointLoader` (paths and URIs), its
+    ``state_dict`` entry is used when it has one, ``module.`` key prefixes
+    are stripped and, with ``prefix``, only the keys under it are kept,
+    stripped. Unlike it, the tensors must fit the module exactly: a missing
+    or unexpected key, or a shape that differs, is an error (the module's
+    own load hooks, e.g. key renaming, run first).
+
+    Args:
+        module (nn.Module): The module to load into.
+        checkpoint (str): Checkpoint path or URI.
+        prefix (str, optional): Prefix of the module's keys in the file,
+            e.g. ``'backbone.'``.
+        map_location (str): Device for the loaded tensors.
+
+    Raises:
+        RuntimeError: The message names the file and the missing,
+            unexpected and mis-shaped keys.
+    """
+    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location)
+    state_dict = loaded.get('state_dict', loaded) \
+        if isinstance(loaded, Mapping) else None
+    if not isinstance(state_dict, Mapping):
+        raise RuntimeError(f'{checkpoint} holds no state dict')
+    state_dict = {
+        re.sub(r'^module\.', '', k): v
+        for k, v in state_dict.items()
+    }
+    if prefix:
+        prefix = prefix if prefix.endswith('.') else prefix + '.'
+        selected = {
+            k[len(prefix):]: v
+            for k, v in state_dict.items() if k.startswith(prefix)
+        }
+        if not selected:
+            roots = sorted({k.split('.')[0] + '.' for k in state_dict})
+            raise RuntimeError(
+                f'{checkpoint}: no key starts with prefix {prefix!r}; its '
+                f'keys start with {roots}')
+        state_dict = selected
+    try:
+        module.load_state_dict(state_dict, strict=True)
+    except RuntimeError as error:
+        roots = sorted({k.split('.')[0] + '.' for k in state_dict})
+        raise RuntimeError(
+            f'{checkpoint} does not fit the {type(module).__name__}'
+            + (f' (keys under prefix {prefix!r})' if prefix else '')
+            + f': {error}\nThe keys read start with {roots}. Check that the '
+            'file holds this model (same architecture and widths) and set '
+            "init_cfg.prefix when its keys carry one (e.g. prefix='backbone.')"
+        ) from None
 
 
 class BaseDistiller(BaseModel):
@@ -32,9 +139,22 @@ class BaseDistiller(BaseModel):
     subclasses through :meth:`teacher_autocast`) and keeps checkpoints small
     and honest: a state-dict hook drops every key that training never
     changes (the whole teacher, frozen student parameters such as the base
-    weights of a LoRA student), and a load post-hook accepts exactly those
-    keys as missing while any other missing or unexpected key raises an
-    error. The teacher therefore always comes from its own ``init_cfg``.
+    weights of a LoRA student), and load hooks accept exactly those keys as
+    missing while any other missing or unexpected key, or a tensor whose
+    shape differs from the model's, raises an error, also when the
+    checkpoint is loaded non-strictly (the Runner's ``load_from`` and
+    ``resume``). The teacher therefore always comes from its own
+    ``init_cfg``.
+
+    The teacher's weights load strictly. A teacher class that loads its
+    ``Pretrained`` entries itself, strictly, says so with a true
+    ``loads_pretrained_strictly`` attribute (:class:`DINOv2ViT`, which also
+    converts the checkpoint layouts) and keeps them. From any other teacher
+    (e.g. an MMPretrain ``ImageClassifier``, whose ``Pretrained`` entries
+    mmengine would load with a mere warning on a mismatch) the distiller
+    takes them over and, in :meth:`init_weights`, loads them with
+    :func:`load_pretrained_strictly`: a checkpoint of another model, width
+    or key prefix is an error naming the file and the keys.
 
     Subclasses implement :meth:`forward` and may set
     :attr:`teacher_weights_hint`, the advice given when the teacher config
@@ -43,8 +163,9 @@ class BaseDistiller(BaseModel):
     Args:
         teacher (dict): Config of the teacher, built from the root
             ``MODELS`` registry (any scope). Its weights must come from
-            ``init_cfg=dict(type='Pretrained', checkpoint=...)`` unless
-            ``allow_random_teacher`` is set.
+            ``init_cfg=dict(type='Pretrained', checkpoint=...)`` (with
+            ``prefix`` and ``map_location`` optional) unless
+            ``allow_random_teacher`` is set; they load strictly.
         student (dict): Config of the student.
         student_lora (dict, optional): LoRA for the student, passed to
             :func:`~mmfreqkd.models.lora.inject_lora` (``rank``, ``alpha``,
@@ -85,12 +206,14 @@ class BaseDistiller(BaseModel):
         self.teacher = MODELS.build(teacher)
         self.teacher.requires_grad_(False)
         self.teacher.eval()
+        self.teacher_pretrained = self._take_over_teacher_pretrained()
         self.student = MODELS.build(student)
         if student_lora is not None:
             inject_lora(self.student, **student_lora)
             mark_only_lora_trainable(self.student)
 
         self._register_state_dict_hook(self._drop_untrained_state)
+        self.register_load_state_dict_pre_hook(self._check_loaded_shapes)
         self.register_load_state_dict_post_hook(self._check_loaded_keys)
 
     # ------------------------------------------------------------------ setup
@@ -108,13 +231,65 @@ class BaseDistiller(BaseModel):
                 'random initialisation. The distilled student is '
                 'meaningless; use this for tests and the quick start only.')
             return
-        init_cfg = teacher['init_cfg']
-        checkpoint = init_cfg['checkpoint'] if isinstance(init_cfg, dict) \
-            else None
-        if (isinstance(checkpoint, str) and '://' not in checkpoint
-                and not osp.isfile(osp.expanduser(checkpoint))):
-            raise FileNotFoundError(
-                f'model.teacher.init_cfg.checkpoint not found: {checkpoint}')
+        for cfg in pretrained_init_cfgs(teacher['init_cfg']):
+            checkpoint = cfg.get('checkpoint')
+            if (isinstance(checkpoint, str) and '://' not in checkpoint
+                    and not osp.isfile(osp.expanduser(checkpoint))):
+                raise FileNotFoundError(
+                    f'model.teacher.init_cfg.checkpoint not found: '
+                    f'{checkpoint}')
+
+    def _take_over_teacher_pretrained(self) -> List[dict]:
+        """Take the ``Pretrained`` entries out of the built teacher's
+        ``init_cfg``, unless it loads them strictly itself.
+
+        Returns:
+            list[dict]: The entries, loaded by
+            :meth:`load_teacher_checkpoints`.
+        """
+        init_cfg = getattr(self.teacher, 'init_cfg', None)
+        pretrained = pretrained_init_cfgs(init_cfg)
+        if not pretrained or getattr(self.teacher,
+                                     'loads_pretrained_strictly', False):
+            return []
+        for cfg in pretrained:
+            unknown = sorted(set(cfg) - set(PRETRAINED_KEYS))
+            if unknown or not cfg.get('checkpoint'):
+                raise KeyError(
+                    f'model.teacher.init_cfg {dict(cfg)}: a Pretrained entry '
+                    'needs "checkpoint" and accepts "prefix" and '
+                    f'"map_location"; unknown keys {unknown}')
+        others = [] if isinstance(init_cfg, Mapping) else [
+            cfg for cfg in init_cfg if cfg not in pretrained
+        ]
+        self.teacher.init_cfg = others or None
+        return [{k: v for k, v in cfg.items() if k != 'type'}
+                for cfg in pretrained]
+
+    def init_weights(self) -> None:
+        """Initialise the models as mmengine does (their ``init_cfg``), then
+        load the teacher's checkpoints strictly (see
+        :meth:`load_teacher_checkpoints`)."""
+        first_call = not self.is_init
+        super().init_weights()
+        if first_call:
+            self.load_teacher_checkpoints()
+
+    def load_teacher_checkpoints(self) -> None:
+        """Load the ``Pretrained`` entries taken from the teacher's
+        ``init_cfg`` into the teacher with :func:`load_pretrained_strictly`.
+
+        :meth:`init_weights` calls it; call it after
+        ``distiller.teacher.init_weights()`` when initialising the teacher
+        alone.
+        """
+        for cfg in self.teacher_pretrained:
+            load_pretrained_strictly(self.teacher, **cfg)
+            print_log(
+                f'Loaded the {type(self.teacher).__name__} teacher from '
+                f'{cfg["checkpoint"]}'
+                + (f' (prefix {cfg["prefix"]!r})' if cfg.get('prefix') else '')
+                + ', strictly', logger='current')
 
     def train(self, mode: bool = True) -> 'BaseDistiller':
         """Set train mode everywhere except in the frozen teacher."""
@@ -150,6 +325,25 @@ class BaseDistiller(BaseModel):
             state_dict.pop(key, None)
 
     @staticmethod
+    def _check_loaded_shapes(module, state_dict, prefix, *args) -> None:
+        """Load pre-hook: raise when a tensor of the checkpoint has another
+        shape than the model's. mmengine's loader (``load_from``,
+        ``resume``, ``tools/test.py``) loads non-strictly and would only
+        log a warning, keeping e.g. the fresh adapters of a model whose LoRA
+        rank differs from the checkpoint's."""
+        expected = {
+            prefix + name: tensor
+            for name, tensor in itertools.chain(module.named_parameters(),
+                                                module.named_buffers())
+        }
+        mismatched = shape_mismatches(expected, state_dict)
+        if mismatched:
+            raise RuntimeError(
+                f'The checkpoint does not match this {type(module).__name__}:'
+                ' tensor shapes differ: ' + '; '.join(mismatched) + '. '
+                + CONFIG_HINT)
+
+    @staticmethod
     def _check_loaded_keys(module, incompatible_keys):
         untrained = set(module._untrained_keys())
         missing = incompatible_keys.missing_keys
@@ -162,10 +356,8 @@ class BaseDistiller(BaseModel):
                 f'The checkpoint does not match this {type(module).__name__}. '
                 f'Missing trained keys: {trained_missing or "none"}. '
                 'Unexpected keys: '
-                f'{incompatible_keys.unexpected_keys or "none"}. Check that '
-                'the config (student architecture, LoRA, distilled layer '
-                'pairs and connectors) is the one the checkpoint was trained '
-                'with.')
+                f'{incompatible_keys.unexpected_keys or "none"}. '
+                + CONFIG_HINT)
 
     def export_student(self,
                        lora_scale: float = 0.5) -> Dict[str, torch.Tensor]:
