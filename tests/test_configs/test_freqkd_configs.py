@@ -9,6 +9,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import DATASETS, MODELS, DefaultScope
+from mmengine.runner import LogProcessor
 
 import mmfreqkd  # noqa: F401
 from conftest import REPO_ROOT, load_tool
@@ -69,6 +70,20 @@ def read_scalars(work_dir):
     path, = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
     with open(path) as f:
         return [json.loads(line) for line in f]
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_validation_losses_are_logged_unsmoothed(path):
+    # LogProcessor averages the keys its mean_pattern matches over the
+    # window, validation metrics included (keys without the val/ prefix)
+    processor = LogProcessor(**{
+        k: v
+        for k, v in Config.fromfile(path).log_processor.items() if k != 'type'
+    })
+    for key in ('distill/loss', 'distill/loss_block7_low'):
+        assert processor.mean_pattern.search(key) is None
+    for key in ('loss', 'loss_block7_high', 'time', 'grad_norm'):
+        assert processor.mean_pattern.search(key) is not None
 
 
 def test_quick_start_lowers_the_loss_and_exports(synthetic_roots, tmp_path):
