@@ -66,6 +66,26 @@ def test_config_builds_model_and_dataset(path, synthetic_roots, tmp_path):
         sample['inputs']['rgb'].shape[-2:]
 
 
+@pytest.mark.parametrize('name', ['kaist_vit.py', 'kaist_vit_full_ft.py'])
+def test_ddp_is_told_of_unused_parameters_when_there_are(name):
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+    # ViT-S with the main config's last distilled block the last block
+    blocks = (3, 7, 9, 10, 11)
+    for role in ('teacher', 'student'):
+        cfg.model[role].update(arch='small', out_indices=blocks, init_cfg=None)
+    cfg.model.allow_random_teacher = True
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(cfg.model)
+    images = torch.randn(1, 3, 56, 70)
+    losses = model(dict(rgb=images, ir=images.flip(-1)), mode='loss')
+    sum(losses.values()).backward()
+    unused = [name for name, p in model.named_parameters()
+              if p.requires_grad and p.grad is None]
+    wrapper = cfg.get('model_wrapper_cfg', {})
+    assert bool(unused) == wrapper.get('find_unused_parameters', False), \
+        unused
+
+
 def read_scalars(work_dir):
     path, = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
     with open(path) as f:
