@@ -65,4 +65,8 @@ param_scheduler = [
          T_max=max_epochs, by_epoch=True, convert_to_iter_based=True),
 ]
 default_hooks = dict(logger=dict(interval=3))
+# The random base weights are not in the checkpoints (they hold the LoRA
+# adapters only): a fixed seed makes every rebuild (resume, test, export,
+# analysis) draw the same ones as training.
+randomness = dict(seed=0)
 log_processor = dict(window_size=3)

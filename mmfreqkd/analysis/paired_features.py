@@ -29,6 +29,7 @@ from mmengine.runner import CheckpointLoader, load_state_dict
 
 from mmfreqkd.models.distillers.feature_pairs import (project_student_feature,
                                                       select_feature)
+from mmfreqkd.utils import seed_like_runner
 
 ANALYSIS_MODES = ('same-model', 'teacher-student')
 EXPORTED_PREFIX = 'backbone.'
@@ -252,6 +253,7 @@ def build_paired_feature_extractor(cfg: Config,
         if exported:
             model_cfg.student_lora = None
 
+    seed_like_runner(cfg)  # random weights as in training, if seeded
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         distiller = MODELS.build(model_cfg)
     extractor = PairedFeatureExtractor(distiller, mode, model, blocks)

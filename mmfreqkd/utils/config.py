@@ -4,7 +4,7 @@ from typing import Any, Dict, Optional
 
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+from mmengine.runner import Runner, set_random_seed
 
 
 def _check_key_exists(cfg: Config, dotted_key: str) -> None:
@@ -95,3 +95,23 @@ def build_runner(cfg: Config):
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
+
+
+def seed_like_runner(cfg: Config) -> None:
+    """Seed the random generators as the Runner does before its model.
+
+    The Runner seeds from ``cfg.randomness`` and then builds the model, so
+    the random weights of a model that has no pretrained ones (the quick
+    start's ViT-S, whose checkpoints hold only LoRA adapters) follow from
+    that seed alone. Tools that build the model without a Runner (export,
+    analysis) call this first and rebuild the same weights. A config
+    without a seed leaves the generators alone.
+
+    Args:
+        cfg (Config): The run's config.
+    """
+    randomness = cfg.get('randomness') or {}
+    if randomness.get('seed') is not None:
+        set_random_seed(
+            randomness['seed'],
+            deterministic=randomness.get('deterministic', False))

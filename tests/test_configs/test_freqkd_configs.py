@@ -9,11 +9,12 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import DATASETS, MODELS, DefaultScope
-from mmengine.runner import LogProcessor
+from mmengine.runner import LogProcessor, Runner
 
 import mmfreqkd  # noqa: F401
 from conftest import REPO_ROOT, load_tool
 from mmfreqkd.datasets.synthetic import make_synthetic_dataset
+from mmfreqkd.utils import seed_like_runner
 
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'freqkd')
 CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
@@ -86,6 +87,21 @@ def test_ddp_is_told_of_unused_parameters_when_there_are(name):
         unused
 
 
+def test_quick_start_tools_rebuild_the_runner_weights(tmp_path):
+    # a Runner seeds, then builds; export and analysis build after
+    # seed_like_runner: the same random teacher and student weights
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, 'quickstart_kaist_vits.py'))
+    cfg.work_dir = str(tmp_path)
+    runner = Runner.from_cfg(cfg.copy())
+    torch.manual_seed(1234)  # whatever state the tool starts from
+    seed_like_runner(cfg)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        rebuilt = MODELS.build(cfg.model)
+    expected = dict(runner.model.named_parameters())
+    for name, param in rebuilt.named_parameters():
+        assert torch.equal(param, expected[name]), name
+
+
 def read_scalars(work_dir):
     path, = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
     with open(path) as f:
@@ -135,6 +151,14 @@ def test_quick_start_lowers_the_loss_and_exports(synthetic_roots, tmp_path):
         '--lora-scale', '0.5'
     ])
     exported = torch.load(out, weights_only=False)
+    # the base weights are random: rebuilt from the config's seed, the same
+    again = str(tmp_path / 'student_again.pth')
+    export_tool.main([
+        osp.join(CONFIG_DIR, 'quickstart_kaist_vits.py'), ckpt, again
+    ])
+    again = torch.load(again, weights_only=False)['state_dict']
+    for key, value in exported['state_dict'].items():
+        assert torch.equal(value, again[key]), key
     keys = exported['state_dict']
     assert all(k.startswith('backbone.') for k in keys)
     assert 'backbone.blocks.0.attn.qkv.weight' in keys

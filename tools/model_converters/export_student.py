@@ -26,7 +26,8 @@ from mmengine.registry import MODELS, DefaultScope
 from mmengine.runner import load_checkpoint
 
 import mmfreqkd  # noqa: F401
-from mmfreqkd.utils import exit_with_one_line_error, load_config
+from mmfreqkd.utils import (exit_with_one_line_error, load_config,
+                            seed_like_runner)
 
 
 def parse_args(argv=None):
@@ -56,6 +57,7 @@ def main(argv=None):
     # The teacher plays no part in the export: skip its weights.
     cfg.model.teacher.init_cfg = None
     cfg.model.allow_random_teacher = True
+    seed_like_runner(cfg)  # random base weights as in training
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         model = MODELS.build(cfg.model)
     # A LoRA checkpoint holds only the adapters: the base weights come from
