@@ -41,8 +41,17 @@ class LoRALinear(nn.Linear):
                  rank: int = 64, alpha: float = 64., dropout: float = 0.,
                  device=None, dtype=None):
         super().__init__(in_features, out_features, bias, device, dtype)
-        if rank <= 0:
-            raise ValueError(f'LoRA rank must be positive, got {rank}')
+        if isinstance(rank, bool) or not isinstance(rank, int) or rank <= 0:
+            raise ValueError(f'LoRA rank must be a positive int, got {rank!r}')
+        if isinstance(alpha, bool) or not isinstance(
+                alpha, (int, float)) or not 0 < alpha < math.inf:
+            raise ValueError(
+                f'LoRA alpha must be a finite number > 0, got {alpha!r}')
+        if isinstance(dropout, bool) or not isinstance(
+                dropout, (int, float)) or not 0 <= dropout < 1:
+            raise ValueError(
+                f'LoRA dropout must be in [0, 1), got {dropout!r} (1 would '
+                'zero every adapter input)')
         self.rank = rank
         self.alpha = alpha
         self.lora_A = nn.Parameter(

@@ -78,6 +78,14 @@ def test_inject_errors_name_the_problem():
         mark_only_lora_trainable(backbone())
 
 
+@pytest.mark.parametrize('key, value', [('rank', 0), ('rank', 2.5),
+                                        ('alpha', 0), ('alpha', float('inf')),
+                                        ('dropout', 1.0), ('dropout', -0.1)])
+def test_impossible_adapter_settings_are_refused(key, value):
+    with pytest.raises(ValueError, match=f'LoRA {key} must be'):
+        inject_lora(backbone(), 'attn.qkv', **{key: value})
+
+
 def test_only_adapters_get_gradients():
     model = backbone()
     inject_lora(model, TARGETS, rank=4, alpha=4)

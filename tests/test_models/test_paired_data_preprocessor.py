@@ -135,8 +135,10 @@ def test_configuration_errors():
         PairedDataPreprocessor(ir_mean=[1.0, 2.0], ir_std=[1.0, 2.0])
     with pytest.raises(ValueError, match='both'):
         PairedDataPreprocessor(ir_mean=[1.0])
-    with pytest.raises(ValueError, match='zero'):
+    with pytest.raises(ValueError, match='ir_std must be positive'):
         PairedDataPreprocessor(ir_mean=[1.0], ir_std=[0.0])
+    with pytest.raises(ValueError, match='rgb_std must be positive'):
+        PairedDataPreprocessor(rgb_mean=[0.0] * 3, rgb_std=[1.0, -1.0, 1.0])
     with pytest.raises(ValueError, match='pad_size_divisor'):
         PairedDataPreprocessor(pad_size_divisor=0)
 

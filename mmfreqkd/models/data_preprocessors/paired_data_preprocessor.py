@@ -103,9 +103,9 @@ class PairedDataPreprocessor(BaseDataPreprocessor):
                 raise ValueError(
                     f'PairedDataPreprocessor: {modality}_{name} must have '
                     f'{" or ".join(map(str, lengths))} values, got {values}')
-        if any(value == 0 for value in std):
-            raise ValueError(f'PairedDataPreprocessor: {modality}_std has a '
-                             f'zero: {std}')
+        if not all(value > 0 for value in std):
+            raise ValueError(f'PairedDataPreprocessor: {modality}_std must be '
+                             f'positive, got {std}')
         for name, values in (('mean', mean), ('std', std)):
             self.register_buffer(
                 f'{modality}_{name}',
