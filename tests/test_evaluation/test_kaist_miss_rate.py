@@ -1,9 +1,12 @@
 """KAISTMissRateMetric end to end on a tiny hand-written KAIST COCO JSON."""
 import json
+import logging
 import math
 
 import pytest
 import torch
+
+from mmengine.logging import MMLogger
 
 from mmfreqkd.datasets.converters import kaist_to_coco, save_coco_json
 from mmfreqkd.evaluation.metrics import KAISTMissRateMetric
@@ -269,3 +272,27 @@ def test_extreme_but_possible_settings_are_accepted(tmp_path):
     assert results['kaist/MR_day'] == pytest.approx(
         100 * 10**(-20 / 9), rel=1e-9)
     assert math.isnan(results['kaist/MR_night'])
+
+
+def test_images_left_out_of_the_evaluation_are_reported(tmp_path):
+    records = []
+    handler = logging.Handler(level=logging.WARNING)
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        metric = KAISTMissRateMetric(
+            ann_file=write_ann_file(tmp_path / 'a.json'))
+        evaluate(metric)
+        assert not records
+        # night 2 (no ground truth, no detection) left out by the loader
+        results = evaluate(metric, PREDICTIONS[:3])
+    finally:
+        logger.removeHandler(handler)
+    message, = [record.getMessage() for record in records]
+    assert '1 of its 4 images were not evaluated' in message
+    # night: 1 image now, FP 0.99 then TP 0.6 -> points (1, 1), (1, 0):
+    # every reference up to 1 samples miss 1 but the last, 0 -> clamp
+    assert results['kaist/MR_night'] == pytest.approx(
+        100 * math.exp(8 / 9 * math.log(1) + 1 / 9 * math.log(1e-10)),
+        rel=1e-9)

@@ -240,6 +240,13 @@ class KAISTMissRateMetric(BaseMetric):
             subsets['all'].append(image)
             night = bool(self.images[img_id]['is_night'])
             subsets['night' if night else 'day'].append(image)
+        if len(seen) < len(self.ground_truth):
+            logger.warning(
+                f'{self.ann_file}: {len(self.ground_truth) - len(seen)} of '
+                f'its {len(self.ground_truth)} images were not evaluated '
+                '(filter_empty_gt or indices in the dataset config?); FPPI '
+                f'and the miss rates count the {len(seen)} evaluated images '
+                'only')
 
         if self.outfile_prefix is not None:
             self._dump(subsets)
