@@ -11,9 +11,11 @@ import inspect
 import os.path as osp
 
 from mmengine.evaluator import DumpResults
-from mmengine.registry import HOOKS, DefaultScope
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS
 
 import mmfreqkd  # noqa: F401  (registers every module, checkpoint-load fix)
+from mmfreqkd.models.distillers import BaseDistiller
 from mmfreqkd.utils import (add_runner_arguments, build_runner,
                             exit_with_one_line_error, load_run_config,
                             parse_runner_args)
@@ -44,22 +46,32 @@ def parse_args(argv=None):
 def enable_visualization(cfg, args):
     """Turn on the config's visualization hook for ``--show``/``--show-dir``.
 
-    MMDetection's hook takes the output folder as ``test_out_dir``,
-    MMPretrain's as ``out_dir``; MMSegmentation's hook has neither and saves
-    through the visualizer's ``save_dir``.
+    MMDetection's and MMSegmentation's hooks are switched on by ``draw``,
+    MMPretrain's by ``enable``. MMDetection's hook takes the output folder as
+    ``test_out_dir``, MMPretrain's as ``out_dir``; MMSegmentation's hook has
+    neither and saves through the visualizer's ``save_dir``.
     """
     hook = cfg.get('default_hooks', {}).get('visualization')
     if hook is None:
         raise KeyError('--show/--show-dir need a `visualization` entry in '
                        'default_hooks; this config has none')
-    hook['draw'] = True
+    hook_type = hook['type']
+    if isinstance(hook_type, str) and '.' not in hook_type \
+            and cfg.get('default_scope'):
+        # the downstream registries fill in when the Runner starts: ask
+        # the config's scope by name
+        hook_type = f'{cfg.default_scope}.{hook_type}'
+    hook_cls = HOOKS.get(hook_type) if isinstance(hook_type, str) \
+        else hook_type
+    if hook_cls is None:
+        raise KeyError(f'default_hooks.visualization: no hook {hook_type!r} '
+                       'in the registries')
+    params = inspect.signature(hook_cls).parameters
+    hook['enable' if 'enable' in params else 'draw'] = True
     if args.show:
         hook['show'] = True
         hook['wait_time'] = args.wait_time
     if args.show_dir:
-        with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-            hook_cls = HOOKS.get(hook['type'])
-        params = inspect.signature(hook_cls).parameters
         if 'test_out_dir' in params:
             hook['test_out_dir'] = args.show_dir
         elif 'out_dir' in params:
@@ -85,11 +97,26 @@ def build_runner_from_args(args):
     return runner
 
 
+def run_test(runner) -> dict:
+    """Test the runner's model and return the metrics.
+
+    ``Runner.test`` loads the checkpoint into the model as built, without
+    ``init_weights``. A distiller's checkpoint leaves out what training never
+    changes (the frozen teacher, the base weights under LoRA), which come
+    from their ``init_cfg`` as in training, so distillers are initialised
+    first; the checkpoint then overrides the trained keys.
+    """
+    model = runner.model.module if is_model_wrapper(runner.model) \
+        else runner.model
+    if isinstance(model, BaseDistiller):
+        model.init_weights()
+    return runner.test()
+
+
 @exit_with_one_line_error
 def main(argv=None):
     args = parse_args(argv)
-    runner = build_runner_from_args(args)
-    runner.test()
+    return run_test(build_runner_from_args(args))
 
 
 if __name__ == '__main__':
