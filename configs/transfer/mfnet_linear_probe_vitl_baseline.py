@@ -22,9 +22,11 @@ model = dict(
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
         bgr_to_rgb=True,
-        # 480x640 -> 490x644, whole 14-pixel patches; the padding is cropped
-        # off the predictions again
+        # 480x640 -> 490x644, whole 14-pixel patches, in training and (the
+        # test_cfg) at test time, where the padding is cropped off the
+        # predictions again
         size_divisor=14,
+        test_cfg=dict(size_divisor=14),
         pad_val=0,
         seg_pad_val=255),
     backbone=dict(

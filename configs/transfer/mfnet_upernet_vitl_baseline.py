@@ -18,9 +18,10 @@ vit_channels = [1024] * len(vit_blocks)
 model = dict(
     # the backbone's own init_cfg loads the weights
     pretrained=None,
-    # 480x640 -> 490x644, whole 14-pixel patches; the padding is cropped off
-    # the predictions again
-    data_preprocessor=dict(size_divisor=14),
+    # 480x640 -> 490x644, whole 14-pixel patches, in training and (the
+    # test_cfg) at test time, where the padding is cropped off the
+    # predictions again
+    data_preprocessor=dict(size_divisor=14, test_cfg=dict(size_divisor=14)),
     backbone=dict(
         _delete_=True,
         type='DINOv2ViT',

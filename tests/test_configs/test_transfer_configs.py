@@ -326,6 +326,20 @@ def test_tiny_model_trains_and_predicts_on_the_config_pipeline(
     assert (width, height) == TINY_SIZE
     if hasattr(prediction, 'pred_sem_seg'):
         assert tuple(prediction.pred_sem_seg.data.shape) == (1, height, width)
+        # an image of no whole number of patches: padded at test time too,
+        # and the padding cropped off the logits, not resized away with them
+        height, width = height - 5, width - 3
+        sample['inputs'] = sample['inputs'][:, :height, :width]
+        sample['data_samples'].set_metainfo(
+            dict(img_shape=(height, width), ori_shape=(height, width)))
+        data = model.data_preprocessor(pseudo_collate([sample]), False)
+        assert all(side % 14 == 0 for side in data['inputs'].shape[-2:])
+        with torch.no_grad():
+            prediction, = model.val_step(pseudo_collate([sample]))
+            logits = model.encode_decode(
+                data['inputs'], [data['data_samples'][0].metainfo])
+        assert torch.equal(logits[0, :, :height, :width].argmax(0),
+                           prediction.pred_sem_seg.data[0])
     else:
         boxes = prediction.pred_instances.bboxes
         assert boxes.shape[1] == 4 and len(boxes) > 0
