@@ -76,7 +76,9 @@ fi
 ensure ninja "mmengine==$MMENGINE_VERSION"
 
 # 3. mmcv with compiled ops, from the cached wheel or built from source.
-#    Checked without importing torch: the version and the compiled _ext module.
+#    Installed means: this version, its compiled _ext module, ops that import
+#    against the torch now installed (a torch change breaks their ABI) and,
+#    with FORCE_CUDA=1, ops compiled with CUDA.
 mmcv_installed() {
     has_dist mmcv "$MMCV_VERSION" && py - <<'PY' 2>/dev/null
 import glob, importlib.util, os, sys
@@ -87,14 +89,18 @@ PY
 mmcv_ops_ok() {
     py -c "from mmcv.ops import nms" 2>/dev/null
 }
-if mmcv_installed; then
+mmcv_has_cuda_ops() {
+    py -c "import sys; from mmcv.ops import get_compiling_cuda_version as v; sys.exit(v() == 'not available')" 2>/dev/null
+}
+flavour=cpu
+[[ ${FORCE_CUDA:-0} == 1 ]] && flavour=cuda
+if mmcv_installed && mmcv_ops_ok && { [[ $flavour == cpu ]] || mmcv_has_cuda_ops; }; then
     log "already installed: mmcv $MMCV_VERSION with compiled ops"
 else
-    flavour=cpu
-    [[ ${FORCE_CUDA:-0} == 1 ]] && flavour=cuda
     wheel_dir="$CACHE_DIR/mmcv-$MMCV_VERSION-torch$TORCH_VERSION-$flavour"
+    py_tag=$("$PYTHON" -c 'import sys; print("cp%d%d" % sys.version_info[:2])')
     mkdir -p "$wheel_dir"
-    if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
+    if ! ls "$wheel_dir"/mmcv-*-"$py_tag"-*.whl >/dev/null 2>&1; then
         build_dir=$(mktemp -d)
         log "fetching the mmcv $MMCV_VERSION source archive"
         url=$(curl -fsSL https://pypi.org/simple/mmcv/ \
@@ -111,7 +117,7 @@ else
     else
         log "using cached wheel in $wheel_dir"
     fi
-    pip_install --no-deps --force-reinstall "$wheel_dir"/mmcv-*.whl
+    pip_install --no-deps --force-reinstall "$wheel_dir"/mmcv-*-"$py_tag"-*.whl
     # mmcv's runtime requirements (mmengine is already here).
     ensure addict packaging Pillow pyyaml yapf opencv-python
     mmcv_ops_ok || { echo "[install] error: mmcv.ops does not import after install" >&2; exit 1; }
