@@ -117,7 +117,7 @@ class LinearCKA(BandStatistic):
         >>> cka = LinearCKA()
         >>> for t_maps, s_maps in batches:  # (B, C_t, H, W), (B, C_s, H, W)
         ...     cka.update('block7', t_maps, s_maps)
-        >>> cka.compute()['blocks']['block7']['low']
+        >>> cka.compute()['blocks']['block7']['cka']['low']
     """
 
     def __init__(self,

@@ -1,5 +1,6 @@
 """Command-line plumbing shared by the tools under ``tools/analysis``."""
 import argparse
+import os
 import os.path as osp
 from typing import Callable, List, Optional, Sequence
 
@@ -106,12 +107,22 @@ def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
         '--no-progress', action='store_true', help='hide the progress bar')
 
 
-def output_dir(args: argparse.Namespace) -> str:
-    """``--out-dir`` or ``work_dirs/analysis/<config stem>_<mode>``."""
+def output_dir(args: argparse.Namespace, create: bool = False) -> str:
+    """``--out-dir`` or ``work_dirs/analysis/<config stem>_<mode>``.
+
+    Args:
+        args (Namespace): Parsed arguments.
+        create (bool): Create the folder now, so that a path that cannot be
+            written fails before the models run, not after. Default: False.
+    """
     if args.out_dir:
-        return args.out_dir
-    stem = osp.splitext(osp.basename(args.config))[0]
-    return osp.join('work_dirs', 'analysis', f'{stem}_{args.mode}')
+        directory = args.out_dir
+    else:
+        stem = osp.splitext(osp.basename(args.config))[0]
+        directory = osp.join('work_dirs', 'analysis', f'{stem}_{args.mode}')
+    if create:
+        os.makedirs(directory, exist_ok=True)
+    return directory
 
 
 def load_args_config(args: argparse.Namespace) -> Config:
@@ -217,10 +228,11 @@ def run_band_statistic(args: argparse.Namespace, statistic,
     Returns:
         dict: The results, ``settings`` included.
     """
+    directory = output_dir(args, create=True)
     settings = run_statistics(args, [statistic])
     results = dict(settings=settings, **statistic.compute())
     paths = {
-        ext: osp.join(output_dir(args), f'{stem}.{ext}')
+        ext: osp.join(directory, f'{stem}.{ext}')
         for ext in ('json', 'csv', 'png')
     }
     save_json(results, paths['json'])

@@ -29,7 +29,7 @@ from mmengine.runner import CheckpointLoader, load_state_dict
 
 from mmfreqkd.models.distillers.feature_pairs import (project_student_feature,
                                                       select_feature)
-from mmfreqkd.utils import seed_like_runner
+from mmfreqkd.utils import check_stage1_model, seed_like_runner
 
 ANALYSIS_MODES = ('same-model', 'teacher-student')
 EXPORTED_PREFIX = 'backbone.'
@@ -230,10 +230,7 @@ def build_paired_feature_extractor(cfg: Config,
     _check_choice('mode', mode, ANALYSIS_MODES)
     _check_choice('model', model, ('teacher', 'student'))
     model_cfg = copy.deepcopy(cfg.model)
-    missing = [k for k in ('teacher', 'student') if k not in model_cfg]
-    if missing:
-        raise KeyError(f'config model has no {missing} entry: pass a FreqKD '
-                       'Stage-1 config (model type FreqKDDistiller)')
+    check_stage1_model(model_cfg)
     uses_teacher = mode == 'teacher-student' or model == 'teacher'
     uses_student = mode == 'teacher-student' or model == 'student'
     if checkpoint is not None and not uses_student:

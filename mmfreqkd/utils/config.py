@@ -115,3 +115,19 @@ def seed_like_runner(cfg: Config) -> None:
         set_random_seed(
             randomness['seed'],
             deterministic=randomness.get('deterministic', False))
+
+
+def check_stage1_model(model_cfg: dict) -> None:
+    """Raise unless a model config is a distiller (a teacher and a student).
+
+    Args:
+        model_cfg (dict): The ``model`` entry of a config.
+
+    Raises:
+        KeyError: Naming the missing entries, for the tools that need a
+            FreqKD Stage-1 config (export, analysis).
+    """
+    missing = [key for key in ('teacher', 'student') if key not in model_cfg]
+    if missing:
+        raise KeyError(f'config model has no {missing} entry: pass a FreqKD '
+                       'Stage-1 config (model type FreqKDDistiller)')

@@ -276,6 +276,21 @@ def test_errors(tmp_path, cfg_options, same_model_extractor, capsys):
                         str(tmp_path / 'x.pth')))
     assert exc.value.code == 1
     assert 'never uses the student' in last_error_line(capsys)
+    # an output folder that cannot exist fails before any model is built
+    # (the missing checkpoint would be the first error otherwise)
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('')
+    for tool, out_option in ((divergence_tool, '--out-dir'),
+                             (cka_tool, '--out-dir'),
+                             (visualize_tool, '--out')):
+        target = blocker / ('bands.png' if out_option == '--out' else 'dir')
+        with pytest.raises(SystemExit):
+            tool.main([
+                CONFIG, out_option,
+                str(target), '--mode', 'teacher-student', '--checkpoint',
+                str(tmp_path / 'absent.pth'), '--cfg-options', *cfg_options
+            ])
+        assert 'a_file' in last_error_line(capsys)
     with pytest.raises(SystemExit):
         divergence_tool.parse_args([CONFIG, '--low-radius', '0.8'])
     assert '--low-radius' in capsys.readouterr().err

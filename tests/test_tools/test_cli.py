@@ -1,7 +1,9 @@
 """tools/train.py and tools/test.py: help, and one-line errors on bad input."""
+import os.path as osp
+
 import pytest
 
-from conftest import load_tool
+from conftest import REPO_ROOT, load_tool
 
 train_tool = load_tool('tools/train.py')
 test_tool = load_tool('tools/test.py')
@@ -87,3 +89,14 @@ def test_test_tool_missing_checkpoint(tmp_path, capsys):
         test_tool.main([write_config(tmp_path), absent])
     assert exc.value.code == 1
     assert absent in last_error_line(capsys)
+
+
+def test_export_needs_a_stage1_config(tmp_path, capsys):
+    export_tool = load_tool('tools/model_converters/export_student.py')
+    config = osp.join(REPO_ROOT, 'configs', 'transfer',
+                      'kaist_faster_rcnn_r50_fpn_baseline.py')
+    with pytest.raises(SystemExit) as exc:
+        export_tool.main([config, str(tmp_path / 'x.pth'),
+                          str(tmp_path / 'out.pth')])
+    assert exc.value.code == 1
+    assert "no ['teacher', 'student'] entry" in last_error_line(capsys)

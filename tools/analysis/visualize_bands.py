@@ -8,6 +8,7 @@ channel norm of each band (``--component norm``)::
     python tools/analysis/visualize_bands.py configs/freqkd/kaist_vit.py \
         --mode same-model --index 0 --block 23 --out bands.png
 """
+import os
 import os.path as osp
 
 from mmengine.dataset import pseudo_collate
@@ -46,6 +47,10 @@ def main(argv=None):
                       'low and high frequency bands', [add_model_arguments],
                       argv, extra=add_arguments)
     cfg = load_args_config(args)
+    if args.out:  # fail on an unwritable folder before the models run
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    else:
+        output_dir(args, create=True)
     if args.block is not None:
         args.blocks = [args.block]
     extractor = build_args_extractor(args, cfg)

@@ -26,8 +26,8 @@ from mmengine.registry import MODELS, DefaultScope
 from mmengine.runner import load_checkpoint
 
 import mmfreqkd  # noqa: F401
-from mmfreqkd.utils import (exit_with_one_line_error, load_config,
-                            seed_like_runner)
+from mmfreqkd.utils import (check_stage1_model, exit_with_one_line_error,
+                            load_config, seed_like_runner)
 
 
 def parse_args(argv=None):
@@ -54,6 +54,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
+    check_stage1_model(cfg.model)
     # The teacher plays no part in the export: skip its weights.
     cfg.model.teacher.init_cfg = None
     cfg.model.allow_random_teacher = True
