@@ -2,6 +2,10 @@
 # Distributed testing through torchrun and mmengine's launcher.
 # Usage: bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py options]
 set -euo pipefail
+if (( $# < 3 )); then
+    echo "usage: bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py options]" >&2
+    exit 2
+fi
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3

@@ -3,6 +3,10 @@
 # Usage: bash tools/dist_train.sh CONFIG GPUS [train.py options]
 # Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT as for torchrun.
 set -euo pipefail
+if (( $# < 2 )); then
+    echo "usage: bash tools/dist_train.sh CONFIG GPUS [train.py options]" >&2
+    exit 2
+fi
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}

@@ -1,5 +1,6 @@
 """tools/train.py and tools/test.py: help, and one-line errors on bad input."""
 import os.path as osp
+import subprocess
 
 import pytest
 
@@ -100,3 +101,13 @@ def test_export_needs_a_stage1_config(tmp_path, capsys):
                           str(tmp_path / 'out.pth')])
     assert exc.value.code == 1
     assert "no ['teacher', 'student'] entry" in last_error_line(capsys)
+
+
+@pytest.mark.parametrize('script, args', [('dist_train.sh', ['cfg.py']),
+                                          ('dist_test.sh', ['cfg.py', 'x'])])
+def test_dist_scripts_print_usage_when_arguments_are_missing(script, args):
+    result = subprocess.run(
+        ['bash', osp.join(REPO_ROOT, 'tools', script), *args],
+        capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f'usage: bash tools/{script} CONFIG')
