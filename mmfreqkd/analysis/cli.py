@@ -83,8 +83,6 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         '--device',
         help='e.g. cuda, cuda:1, cpu (default: cuda when available)')
     parser.add_argument(
-        '--num-workers', type=int, default=2, help='data loading processes')
-    parser.add_argument(
         '--out-dir',
         help='output folder (default: work_dirs/analysis/<config>_<mode>)')
     parser.add_argument(
@@ -96,13 +94,16 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
-    """How many samples, in batches of what size, with or without a bar."""
+    """How many samples, in batches of what size, loaded by how many
+    processes, with or without a bar."""
     parser.add_argument(
         '--num-samples',
         type=int,
         default=500,
         help='analyse the first N samples of the split (0: all)')
     parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument(
+        '--num-workers', type=int, default=2, help='data loading processes')
     parser.add_argument(
         '--no-progress', action='store_true', help='hide the progress bar')
 
