@@ -133,17 +133,12 @@ def gemm_peak_gflops(device, size: int = 2048, repeats: int = 5) -> float:
     left = torch.randn(size, size, device=device)
     right = torch.randn(size, size, device=device)
     product = torch.empty_like(left)
-    best = float('inf')
-    for index in range(repeats + 1):
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        torch.mm(left, right, out=product)
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
-        if index:  # the first call warms the library up
-            best = min(best, time.perf_counter() - start)
-    return 2 * size**3 / best / 1e9
+    times = [
+        wall_ms(lambda: torch.mm(left, right, out=product), device)
+        for _ in range(repeats + 1)
+    ]
+    # the first call warms the library up
+    return 2 * size**3 / min(times[1:]) / 1e6
 
 
 def arithmetic_bound(results: dict, shape, layers: int, device) -> dict:
@@ -179,19 +174,28 @@ def total_loss(fn, pairs):
     return total
 
 
+def wall_ms(work, device) -> float:
+    """Wall time (ms) of ``work()``, queued device work included."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    work()
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+    return (time.perf_counter() - start) * 1e3
+
+
 def run_once(fn, pairs, device) -> float:
     """Wall time (ms) of one forward + backward over all pairs."""
     for student, _ in pairs:
         student.grad = None
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    total = total_loss(fn, pairs)
-    if isinstance(total, torch.Tensor):
-        total.backward()
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-    return (time.perf_counter() - start) * 1e3
+
+    def forward_backward():
+        total = total_loss(fn, pairs)
+        if isinstance(total, torch.Tensor):
+            total.backward()
+
+    return wall_ms(forward_backward, device)
 
 
 def saved_tensor_mib(fn, pairs) -> float:
