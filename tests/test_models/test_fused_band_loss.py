@@ -230,6 +230,19 @@ def test_function_returns_zero_for_a_disabled_band():
     assert high.item() == 0.0 and low.item() > 0
 
 
+@pytest.mark.parametrize('fused', [True, False])
+def test_zero_loss_weight_gives_zero_losses_and_gradient(fused, chunking):
+    """loss_weight=0 switches a layer pair off; backward must still run."""
+    student, teacher = random_pair()
+    out, grad = values_and_grad(
+        FreqDecoupledLoss(loss_weight=0.0, fused=fused), student, teacher,
+        dict(loss_low=1.0, loss_high=1.0))
+    assert sorted(out) == ['loss_high', 'loss_low']
+    assert all(value.item() == 0.0 for value in out.values())
+    assert grad is not None and grad.shape == student.shape
+    assert torch.count_nonzero(grad) == 0
+
+
 def test_sum_of_squares_is_accurate_on_a_vit_l_sample():
     """A float32 map of one ViT-L sample (1024 x 37 x 46): plane sums added
     in float64 keep the relative error near float32 rounding."""

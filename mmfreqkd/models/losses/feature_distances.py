@@ -57,8 +57,9 @@ def cosine_distance(student: torch.Tensor,
                     eps: float = 1e-6) -> torch.Tensor:
     """``1 - cos`` between the C-vectors at every position, averaged.
 
-    Vectors with a norm below ``eps`` count as zero (cosine 0, distance 1),
-    with finite gradients.
+    Each vector is divided by ``max(norm, eps)``: a zero vector gives
+    cosine 0 (distance 1) with finite gradients, while a vector of norm
+    below ``eps`` keeps a proportionally smaller cosine.
     """
 
     def unit(x):

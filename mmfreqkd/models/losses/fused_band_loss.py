@@ -304,6 +304,9 @@ class FusedBandLossFunction(torch.autograd.Function):
         (chunks, splitter, weights, normalizer, standardize, eps, reduction,
          dtype) = ctx.setup
         student, *band_grads = ctx.saved_tensors
+        if not any(weights):
+            # loss_weight 0 switches the pair off: both terms are constants
+            return (torch.zeros_like(student), ) + (None, ) * 9
         # d(weight * sum(u^2) / N) / du = 2 * weight / N * u
         scales = [grad * (2 * weight / normalizer)
                   for grad, weight in zip((grad_low, grad_high), weights)]
