@@ -16,16 +16,23 @@ from .paired_features import (ANALYSIS_MODES, PairedFeatureExtractor,
                               build_paired_feature_extractor)
 from .reports import save_json
 
-DEFINITIONS = dict(
-    standardisation='per map: per-channel spatial mean removed, then every '
-    'position L2-normalised across channels',
-    bands='radial masks on the orthonormal, fftshift-ed 2-D FFT of each '
-    'standardised map, inverted (real part); radius = index distance from '
-    '(H//2, W//2) divided by min(H//2, W//2); low: radius <= low_radius, '
-    'high: radius >= high_radius, the ring between is excluded; full: the '
-    'whole standardised map',
-    reference='RGB side (same-model) or teacher(RGB) (teacher-student)',
-    compared='IR side (same-model) or student(IR) (teacher-student)')
+def definitions(standardize: bool) -> dict:
+    """How the JSON outputs' numbers are defined, for ``standardize`` on or
+    off (``--no-standardize``)."""
+    maps = 'standardised map' if standardize else 'raw map'
+    described = dict(
+        standardisation='per map: per-channel spatial mean removed, then '
+        'every position L2-normalised across channels'
+    ) if standardize else dict(standardisation='none (--no-standardize)')
+    return dict(
+        described,
+        bands='radial masks on the orthonormal, fftshift-ed 2-D FFT of each '
+        f'{maps}, inverted (real part); radius = index distance from '
+        '(H//2, W//2) divided by min(H//2, W//2); low: radius <= '
+        'low_radius, high: radius >= high_radius, the ring between is '
+        f'excluded; full: the whole {maps}',
+        reference='RGB side (same-model) or teacher(RGB) (teacher-student)',
+        compared='IR side (same-model) or student(IR) (teacher-student)')
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -169,7 +176,7 @@ def run_settings(args: argparse.Namespace, extractor: PairedFeatureExtractor,
         standardize=not args.no_standardize,
         batch_size=args.batch_size,
         device=str(device),
-        definitions=dict(DEFINITIONS))
+        definitions=definitions(not args.no_standardize))
     return settings
 
 

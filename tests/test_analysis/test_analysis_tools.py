@@ -104,6 +104,9 @@ def test_spectral_divergence_same_model(tmp_path, cfg_options, capsys):
     assert settings['num_samples'] == 3 and settings['split'] == 'test'
     assert settings['blocks'] == dict(block2=2, block4=4)
     assert (settings['low_radius'], settings['high_radius']) == (0.25, 0.75)
+    assert settings['standardize'] is True
+    assert 'each standardised map' in settings['definitions']['bands']
+    assert 'L2-normalised' in settings['definitions']['standardisation']
     assert list(results['blocks']) == ['block2', 'block4']
     for block in results['blocks'].values():
         assert block['num_samples'] == 3 and block['grid'] == GRID
@@ -233,7 +236,7 @@ def test_cka_tool_with_exported_student(tmp_path, cfg_options, capsys):
     cka_tool.main(
         common_args(tmp_path, cfg_options, '--checkpoint', checkpoint,
                     '--blocks', '1', '5', '--low-radius', '0.3',
-                    '--high-radius', '0.6'))
+                    '--high-radius', '0.6', '--no-standardize'))
     results = json.loads((tmp_path / 'cka.json').read_text())
     settings = results['settings']
     assert settings['mode'] == 'teacher-student'  # the default of cka.py
@@ -241,6 +244,11 @@ def test_cka_tool_with_exported_student(tmp_path, cfg_options, capsys):
     assert settings['sides'] == dict(
         reference='teacher(RGB)', compared='student(IR)')
     assert (settings['low_radius'], settings['high_radius']) == (0.3, 0.6)
+    # the written definitions follow --no-standardize
+    assert settings['standardize'] is False
+    assert 'standardised' not in settings['definitions']['bands']
+    assert 'each raw map' in settings['definitions']['bands']
+    assert settings['definitions']['standardisation'].startswith('none')
     assert settings['blocks'] == dict(block7=1, block23=5)
     assert list(results['blocks']) == ['block7', 'block23']
     for block in results['blocks'].values():
