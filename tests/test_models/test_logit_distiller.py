@@ -354,6 +354,8 @@ def test_top_level_data_preprocessor_without_type():
      'feature_pairs is empty'),
     (dict(feature_pairs=[dict(name='a', teacher_index=0, student_index=0)]),
      ValueError, 'feature_loss is None'),
+    (dict(feature_pairs='a', feature_loss=dict(type='FreqDecoupledLoss')),
+     TypeError, "model.feature_pairs must be a list of dicts, got 'a'"),
     (dict(feature_pairs=[dict(name='a', teacher_index=0)],
           feature_loss=dict(type='FreqDecoupledLoss')), KeyError,
      r'model.feature_pairs\[0\]: missing keys'),
@@ -369,6 +371,11 @@ def test_top_level_data_preprocessor_without_type():
 def test_config_errors(kwargs, error, match):
     with pytest.raises(error, match=match):
         build(**kwargs)
+
+
+def test_feature_pairs_none_means_logit_distillation_only():
+    model = build(dict(type='FiGKDLoss'), feature_pairs=None)
+    assert model.feature_pairs == [] and len(model.connectors) == 0
 
 
 def test_batch_and_routing_mismatch_errors():

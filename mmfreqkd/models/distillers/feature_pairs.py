@@ -73,7 +73,13 @@ def parse_feature_pair(position: int, pair: dict,
 def parse_feature_pairs(pairs: Sequence[dict],
                         config_key: str = 'model.distill_pairs') -> List[dict]:
     """Parse every pair (see :func:`parse_feature_pair`); names must be
-    unique, as they name the losses and the connectors."""
+    unique, as they name the losses and the connectors. None is no pair."""
+    if pairs is None:
+        pairs = ()
+    if not isinstance(pairs, (list, tuple)) or not all(
+            isinstance(pair, dict) for pair in pairs):
+        raise TypeError(f'{config_key} must be a list of dicts, got '
+                        f'{pairs!r}')
     parsed = [
         parse_feature_pair(i, pair, config_key) for i, pair in enumerate(pairs)
     ]
