@@ -186,6 +186,12 @@ def test_built_pipelines_are_checked_and_safe_transforms_extend_the_list():
         safe_transforms=('RandomCrop', ))
     declared.check_pipeline(cropping)
     assert 'homography_matrix' in declared.key_fields
+    # a single name, not a list, would be split into letters
+    for key in ('extra_key_fields', 'safe_transforms'):
+        with pytest.raises(TypeError,
+                           match=f'teacher_feature_cache.{key} must be a '
+                           "list of names, got 'RandomCrop'"):
+            TeacherFeatureCache(max_items=4, **{key: 'RandomCrop'})
 
 
 def test_forward_refuses_an_unchecked_pipeline():

@@ -133,6 +133,13 @@ class TeacherFeatureCache:
         self.max_items = max_items
         self.device = torch.device(device)
         self.dtype = None if dtype is None else getattr(torch, dtype)
+        for key, names in (('extra_key_fields', extra_key_fields),
+                           ('safe_transforms', safe_transforms)):
+            if not isinstance(names, (list, tuple)) or not all(
+                    isinstance(name, str) for name in names):
+                raise TypeError(
+                    f'model.teacher_feature_cache.{key} must be a list of '
+                    f'names, got {names!r}')
         self.key_fields = GEOMETRY_FIELDS + tuple(extra_key_fields)
         self.safe_transforms = SAFE_TRANSFORMS + tuple(safe_transforms)
         self.pipeline_checked = False
