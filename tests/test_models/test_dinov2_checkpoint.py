@@ -1,8 +1,14 @@
 """Reading DINOv2 checkpoints: layouts, unwrapping, fitting, strict loading.
 
 The official and Hugging Face state dicts are built here from ours by
-inverse mappings written independently of the module under test.
+inverse mappings written independently of the module under test; the
+Hugging Face layout is also checked against names, shapes and outputs that
+transformers itself produced (hf_dinov2_tiny.json, next to this file).
 """
+import json
+import os.path as osp
+import zlib
+
 import numpy as np
 import pytest
 import torch
@@ -369,6 +375,164 @@ def test_one_channel_model_equals_grey_replicated(tmp_path):
     with pytest.raises(ValueError, match='takes 1 channels'):
         DINOv2ViT(ARCH, img_size=56, num_register_tokens=4).load_pretrained(
             one_channel)
+
+
+# State-dict names, shapes and outputs of real transformers models (4.57.1:
+# the names of the released checkpoints; 5.23.0: its in-memory names), see
+# the fixture's _comment for how it was generated.
+HF_FIXTURE = osp.join(osp.dirname(__file__), 'hf_dinov2_tiny.json')
+with open(HF_FIXTURE) as f:
+    HF_REFERENCE = json.load(f)
+HF_VARIANTS = sorted(HF_REFERENCE['variants'])
+
+
+def hf_fill(name, shape):
+    """The fixture's fill_rule: a deterministic value pattern per name."""
+    index = torch.arange(int(np.prod(shape)), dtype=torch.int64)
+    value = (index * 7919 + zlib.crc32(name.encode())) % 97 - 48
+    return (value.double() / 128).float().reshape(shape)
+
+
+def hf_pixels(shape):
+    """The fixture's input_rule."""
+    index = torch.arange(int(np.prod(shape)), dtype=torch.float64)
+    return torch.sin(0.37 * index + 0.1).float().reshape(shape)
+
+
+def hf_variant(variant):
+    """The fixture entry, its filled state dict and a matching DINOv2ViT."""
+    reference = HF_REFERENCE['variants'][variant]
+    config = reference['config']
+    state = {name: hf_fill(name, tuple(shape))
+             for name, shape in reference['state_dict'].items()}
+    swiglu = config.get('use_swiglu_ffn', False)
+    # HF: hidden = dims * mlp_ratio, for SwiGLU (2 / 3 of it + 7) // 8 * 8
+    hidden = config['hidden_size'] * config['mlp_ratio']
+    arch = dict(embed_dims=config['hidden_size'],
+                num_layers=config['num_hidden_layers'],
+                num_heads=config['num_attention_heads'],
+                feedforward_channels=(int(hidden * 2 / 3) + 7) // 8 * 8
+                if swiglu else hidden,
+                ffn_type='swiglu' if swiglu else 'mlp')
+    model_kwargs = dict(arch=arch, img_size=config['image_size'],
+                        patch_size=config['patch_size'],
+                        num_register_tokens=config.get('num_register_tokens',
+                                                       0))
+    return reference, state, model_kwargs
+
+
+def test_hf_fixture_has_the_expected_variants():
+    assert HF_VARIANTS == [
+        f'{version}/{name}' for version in ('4.57.1', '5.23.0')
+        for name in ('Dinov2Model', 'Dinov2WithRegistersModel',
+                     'Dinov2WithRegistersModel_swiglu')
+    ]
+
+
+@pytest.mark.parametrize('variant', HF_VARIANTS)
+def test_real_hf_names_map_to_our_parameters(variant, tmp_path):
+    """Each Hugging Face tensor, under the name transformers gives it, lands
+    in the parameter (and rows) of ours that computes the same thing."""
+    reference, hf, model_kwargs = hf_variant(variant)
+    model = DINOv2ViT(**model_kwargs)
+    report = model.load_pretrained(save(hf, tmp_path / 'hf.pth'))  # strict
+    assert report['layout'] == 'hf'
+    assert report['dropped_keys'] == ['embeddings.mask_token']
+    ours = model.state_dict()
+    dims = reference['config']['hidden_size']
+
+    def check(our_name, expected):
+        assert torch.equal(ours[our_name], expected), our_name
+
+    pos = hf['embeddings.position_embeddings']
+    check('cls_token', hf['embeddings.cls_token'] + pos[:, :1])
+    check('pos_embed', pos[:, 1:])
+    if 'embeddings.register_tokens' in hf:
+        check('reg_token', hf['embeddings.register_tokens'])
+    else:
+        assert 'reg_token' not in ours
+    for kind in ('weight', 'bias'):
+        check(f'patch_embed.proj.{kind}',
+              hf[f'embeddings.patch_embeddings.projection.{kind}'])
+        check(f'norm.{kind}', hf[f'layernorm.{kind}'])
+    v5 = variant.startswith('5.')
+    for i in range(reference['config']['num_hidden_layers']):
+        layer, block = f'encoder.layer.{i}.', f'blocks.{i}.'
+        for kind in ('weight', 'bias'):
+            qkv = ours[f'{block}attn.qkv.{kind}']
+            q, k, v = (('attention.q_proj', 'attention.k_proj',
+                        'attention.v_proj') if v5 else
+                       ('attention.attention.query', 'attention.attention.key',
+                        'attention.attention.value'))
+            # timm's fused qkv: rows [0, C) query, [C, 2C) key, [2C, 3C) value
+            assert torch.equal(qkv[:dims], hf[f'{layer}{q}.{kind}'])
+            assert torch.equal(qkv[dims:2 * dims], hf[f'{layer}{k}.{kind}'])
+            assert torch.equal(qkv[2 * dims:], hf[f'{layer}{v}.{kind}'])
+            proj = 'attention.o_proj' if v5 else 'attention.output.dense'
+            check(f'{block}attn.proj.{kind}', hf[f'{layer}{proj}.{kind}'])
+            for norm in ('norm1', 'norm2'):
+                check(f'{block}{norm}.{kind}', hf[f'{layer}{norm}.{kind}'])
+            if f'{layer}mlp.fc1.{kind}' in hf:
+                fc1 = hf[f'{layer}mlp.fc1.{kind}']
+                fc2 = hf[f'{layer}mlp.fc2.{kind}']
+            elif v5:  # SwiGLU: fc2(silu(gate) * up), ours packs [gate; up]
+                fc1 = torch.cat([hf[f'{layer}mlp.gate_proj.{kind}'],
+                                 hf[f'{layer}mlp.up_proj.{kind}']])
+                fc2 = hf[f'{layer}mlp.down_proj.{kind}']
+            else:
+                fc1 = hf[f'{layer}mlp.weights_in.{kind}']
+                fc2 = hf[f'{layer}mlp.weights_out.{kind}']
+            check(f'{block}mlp.fc1.{kind}', fc1)
+            check(f'{block}mlp.fc2.{kind}', fc2)
+        for scale in ('1', '2'):
+            check(f'{block}ls{scale}.gamma',
+                  hf[f'{layer}layer_scale{scale}.lambda1'])
+
+
+@pytest.mark.parametrize('variant', ['4.57.1/Dinov2Model',
+                                     '4.57.1/Dinov2WithRegistersModel'])
+def test_hf_image_classification_files_load(variant, tmp_path):
+    """Dinov2(WithRegisters)ForImageClassification keep the backbone under
+    dinov2. / dinov2_with_registers. next to their classifier."""
+    _, hf, model_kwargs = hf_variant(variant)
+    submodel = 'dinov2_with_registers.' if 'Registers' in variant else \
+        'dinov2.'
+    wrapped = {submodel + name: value for name, value in hf.items()}
+    wrapped['classifier.weight'] = torch.randn(
+        5, 2 * model_kwargs['arch']['embed_dims'])
+    wrapped['classifier.bias'] = torch.randn(5)
+    model = DINOv2ViT(**model_kwargs)
+    report = model.load_pretrained(save(wrapped, tmp_path / 'hf.pth'))
+    assert report['layout'] == 'hf'
+    assert torch.equal(model.patch_embed.proj.weight,
+                       hf['embeddings.patch_embeddings.projection.weight'])
+
+
+@pytest.mark.parametrize('variant', HF_VARIANTS)
+def test_real_hf_weights_reproduce_the_transformers_outputs(variant,
+                                                             tmp_path):
+    """Loaded from a state dict with transformers' names, our model computes
+    the block outputs and final-norm tokens transformers computed."""
+    reference, hf, model_kwargs = hf_variant(variant)
+    path = save(hf, tmp_path / 'hf.pth')
+    layers = reference['config']['num_hidden_layers']
+    model = DINOv2ViT(**model_kwargs, out_indices=tuple(range(layers)))
+    model.load_pretrained(path)
+    final = DINOv2ViT(**model_kwargs, final_norm=True)
+    final.load_pretrained(path)
+    with torch.no_grad():
+        x = hf_pixels((1, 3, 42, 42))
+        maps = model.eval()(x)
+        (final_map, ) = final.eval()(x)
+
+    def to_tokens(feature_map):  # (1, C, h, w) -> (h * w, C), row-major
+        return feature_map[0].flatten(1).T
+
+    expected = reference['block_outputs'] + [reference['last_hidden_state']]
+    assert len(maps) == len(reference['block_outputs'])
+    for got, want in zip(list(maps) + [final_map], expected):
+        torch.testing.assert_close(to_tokens(got), torch.tensor(want),
+                                   rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize('registers,arch', [(0, ARCH), (4, ARCH),

@@ -17,7 +17,8 @@ token's position embedding folded into ``cls_token``):
   same names but never a class entry; detection tells them apart by the
   ``pos_embed`` length (see :func:`convert_dinov2_state_dict`).
 * Hugging Face (``Dinov2Model``, ``Dinov2WithRegistersModel``, possibly under
-  ``dinov2.``): ``embeddings.{cls_token, register_tokens,
+  ``dinov2.`` or ``dinov2_with_registers.``, as in their
+  ``...ForImageClassification`` files): ``embeddings.{cls_token, register_tokens,
   position_embeddings, patch_embeddings.projection}`` become ``cls_token``,
   ``reg_token``, ``pos_embed`` (class entry folded), ``patch_embed.proj``;
   ``embeddings.mask_token`` and ``classifier.*`` are dropped;
@@ -53,7 +54,7 @@ WRAPPER_KEYS = ('state_dict', 'model', 'teacher', 'module')
 WRAPPING_PREFIXES = ('module.', '_orig_mod.')
 # Sub-model prefixes: when keys carry one, only those keys are kept
 # (a detector's backbone, the DINOv2 training teacher, HF classifiers).
-SUBMODEL_PREFIXES = ('backbone.', 'dinov2.')
+SUBMODEL_PREFIXES = ('backbone.', 'dinov2.', 'dinov2_with_registers.')
 
 _CHUNKED_BLOCK = re.compile(r'^blocks\.\d+\.(\d+)\.')
 _OFFICIAL_KEY = re.compile(r'^blocks\.\d+\.(\d+\.)?mlp\.w(12|3)\.|'
@@ -123,8 +124,8 @@ def unwrap_state_dict(checkpoint: Mapping,
     and ``module`` entries until a flat dict of tensors remains; ``module.``
     and ``_orig_mod.`` key prefixes are stripped. Then either ``prefix``
     selects and strips the keys under it, or, without ``prefix``, keys under
-    ``backbone.`` or ``dinov2.`` are selected when present (the rest, e.g.
-    heads, is dropped).
+    the first of ``backbone.``, ``dinov2.`` and ``dinov2_with_registers.``
+    present are selected (the rest, e.g. heads, is dropped).
 
     Args:
         checkpoint (Mapping): Object read from a checkpoint file.
