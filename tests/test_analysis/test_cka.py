@@ -88,7 +88,35 @@ def test_linear_cka_maps_match_numpy():
             t_bands[band].transpose(0, 2, 3, 1).reshape(-1, 6),
             s_bands[band].transpose(0, 2, 3, 1).reshape(-1, 5))
         assert block['cka'][band] == pytest.approx(expected, rel=1e-5)
-    assert results['average']['cka'] == block['cka']
+
+
+def test_average_is_the_mean_over_blocks():
+    # two blocks with different channels and grids; the average is the
+    # plain (unweighted) mean of the per-block values, computed here in numpy
+    rng = np.random.default_rng(6)
+    maps = {}
+    for name, (b, ct, cs, h, w) in (('block4', (3, 6, 5, 8, 9)),
+                                    ('block9', (2, 4, 7, 6, 10))):
+        t = rng.standard_normal((b, ct, h, w))
+        s = np.einsum('bchw,cd->bdhw', t, rng.standard_normal(
+            (ct, cs))) + 2.0 * rng.standard_normal((b, cs, h, w))
+        maps[name] = t, s
+    cka = LinearCKA(0.25, 0.75)
+    for name, (t, s) in maps.items():
+        cka.update(name, torch.from_numpy(t), torch.from_numpy(s))
+    results = cka.compute()
+    assert list(results['blocks']) == ['block4', 'block9']
+    for band in BANDS:
+        per_block = []
+        for t, s in maps.values():
+            t_band, s_band = numpy_bands(t)[band], numpy_bands(s)[band]
+            per_block.append(numpy_cka_hsic(
+                t_band.transpose(0, 2, 3, 1).reshape(-1, t.shape[1]),
+                s_band.transpose(0, 2, 3, 1).reshape(-1, s.shape[1])))
+        # the blocks differ, so a mean is not just either block's value
+        assert abs(per_block[0] - per_block[1]) > 1e-3
+        assert results['average']['cka'][band] == pytest.approx(
+            np.mean(per_block), rel=1e-5)
 
 
 def test_identical_and_rotated_maps_give_one():

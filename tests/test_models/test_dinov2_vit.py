@@ -2,13 +2,12 @@
 import functools
 
 import pytest
+import timm
 import torch
 import torch.nn as nn
 from mmengine.registry import MODELS
 
 from mmfreqkd.models.backbones import DINOv2ViT, convert_dinov2_state_dict
-
-timm = pytest.importorskip('timm')
 
 TINY = dict(embed_dims=32, num_layers=3, num_heads=2, feedforward_channels=64)
 

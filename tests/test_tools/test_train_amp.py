@@ -13,12 +13,22 @@ def config(**optim_wrapper):
         optimizer=dict(type='AdamW', lr=2e-4), **optim_wrapper)))
 
 
-def test_amp_picks_bfloat16_when_the_gpu_supports_it():
+@pytest.mark.parametrize('cuda, bf16, expected', [
+    (True, True, 'bfloat16'),
+    (True, False, 'float16'),
+    (False, False, 'float16'),
+    # no GPU: float16 whatever is_bf16_supported would say
+    (False, True, 'float16'),
+])
+def test_amp_picks_bfloat16_when_the_gpu_supports_it(monkeypatch, cuda, bf16,
+                                                     expected):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: cuda)
+    monkeypatch.setattr(torch.cuda, 'is_bf16_supported',
+                        lambda *args, **kwargs: bf16)
     cfg = config(type='OptimWrapper', clip_grad=dict(max_norm=1.0))
     train_tool.enable_amp(cfg)
-    bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
-    assert cfg.optim_wrapper.dtype == ('bfloat16' if bf16 else 'float16')
+    assert cfg.optim_wrapper.dtype == expected
     assert cfg.optim_wrapper.loss_scale == 'dynamic'
     assert cfg.optim_wrapper.clip_grad == dict(max_norm=1.0)
 
