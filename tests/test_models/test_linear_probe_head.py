@@ -1,4 +1,6 @@
-"""LinearProbeHead: shapes, loss, gradients, use inside EncoderDecoder."""
+"""LinearProbeHead: logits against numpy, shapes, loss, gradients, use
+inside EncoderDecoder."""
+import numpy as np
 import pytest
 import torch
 from mmengine.config import ConfigDict
@@ -8,6 +10,8 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from mmfreqkd.models.heads import LinearProbeHead
+
+from test_feature_connector import numpy_bilinear, numpy_conv1x1
 
 
 def levels(batch=2, channels=(8, 8, 8, 8, 8), sizes=(8, 8, 4, 4, 2)):
@@ -45,6 +49,55 @@ def test_forward_shape_and_structure():
     assert head.conv_seg.in_channels == 12
     out = head(levels())
     assert out.shape == (2, 9, 8, 8)
+
+
+def test_logits_match_numpy():
+    """Selected levels -> 1x1 conv each -> bilinear to the first selected
+    level's grid -> concat -> 1x1 conv (no bias) + BN (running statistics) +
+    ReLU -> 1x1 classifier, recomputed in numpy from the head's weights."""
+    head = LinearProbeHead(
+        in_channels=[3, 5, 4], in_index=[2, 0, 3], num_classes=6,
+        proj_channels=4, channels=7, dropout_ratio=0.5).double()
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for param in head.parameters():
+            param.copy_(torch.randn(param.shape, generator=gen,
+                                    dtype=param.dtype))
+        bn = head.fusion.bn
+        bn.running_mean.copy_(torch.randn(7, generator=gen,
+                                          dtype=torch.float64))
+        bn.running_var.copy_(
+            torch.rand(7, generator=gen, dtype=torch.float64) + 0.5)
+    head.eval()  # BN on running statistics, dropout off
+    sizes = {0: (5, 7), 1: (2, 2), 2: (6, 4), 3: (3, 9)}
+    channels = {0: 5, 1: 2, 2: 3, 3: 4}
+    inputs = [
+        torch.randn(2, channels[i], *sizes[i], generator=gen,
+                    dtype=torch.float64) for i in range(4)
+    ]
+    with torch.no_grad():
+        logits = head(inputs).numpy()
+
+    def w(module):
+        return module.weight.detach().numpy()
+
+    projected = []
+    for projection, index in zip(head.projections, (2, 0, 3)):
+        level = numpy_conv1x1(inputs[index].numpy(), w(projection),
+                              projection.bias.detach().numpy())
+        projected.append(numpy_bilinear(level, sizes[2]))
+    assert head.fusion.conv.bias is None  # the BN's shift replaces it
+    fused = numpy_conv1x1(np.concatenate(projected, axis=1),
+                          w(head.fusion.conv), np.zeros(7))
+    scale = w(bn) / np.sqrt(bn.running_var.numpy() + bn.eps)
+    fused = (fused - bn.running_mean.numpy()[None, :, None, None]) * \
+        scale[None, :, None, None] + bn.bias.detach().numpy()[None, :, None,
+                                                              None]
+    fused = np.maximum(fused, 0)
+    expected = numpy_conv1x1(fused, w(head.conv_seg),
+                             head.conv_seg.bias.detach().numpy())
+    assert logits.shape == (2, 6, 6, 4)
+    np.testing.assert_allclose(logits, expected, rtol=1e-10, atol=1e-10)
 
 
 def test_selects_levels_by_in_index():
