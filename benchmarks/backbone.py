@@ -16,14 +16,22 @@ it: ``torch.cuda.max_memory_allocated`` on CUDA; on CPU the peak resident
 set size (Linux ``VmHWM``, reset through ``/proc/self/clear_refs``), which
 also counts allocator caching, so read CPU numbers as rough.
 
+With ``--json`` the machine (CPU / GPU name, threads, load average before
+and after, torch and timm versions), the arguments and the results (every
+run's wall and CPU time and memory included) are also written to a file.
+
 Usage::
 
-    python benchmarks/backbone.py --device cpu --repeats 3
+    python benchmarks/backbone.py --device cpu --repeats 7 \\
+        --json benchmarks/results/backbone_cpu.json
     python benchmarks/backbone.py --device cuda --batch 8 --repeats 20
 """
 import argparse
 import ctypes
 import gc
+import json
+import os
+import platform
 import statistics
 import time
 
@@ -38,7 +46,7 @@ MODELS = {
 }
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--device', default='cpu', choices=('cpu', 'cuda'))
     parser.add_argument('--batch', type=int, default=1)
@@ -50,7 +58,8 @@ def parse_args():
     parser.add_argument('--width', type=int, default=640)
     parser.add_argument('--dtype', default='float32',
                         choices=('float32', 'bfloat16', 'float16'))
-    return parser.parse_args()
+    parser.add_argument('--json', help='also write the results here')
+    return parser.parse_args(argv)
 
 
 def _rss_kib(field: str) -> int:
@@ -120,51 +129,90 @@ def fmt(value, spec='.1f'):
     return 'n/a' if value is None else format(value, spec)
 
 
-def main():
-    args = parse_args()
+def benchmark_arch(arch: str, args) -> dict:
+    """Time both models of one arch, runs alternating.
+
+    Args:
+        arch (str): Key of :data:`MODELS`.
+        args (argparse.Namespace): Parsed arguments.
+
+    Returns:
+        dict: Grid, medians (``ms``, ``cpu_ms``, ``peak_mib``; ``cpu_ms`` and
+        ``peak_mib`` hold None where not measured) and ratios of ours to
+        timm's, every timed run, and the largest absolute difference of the
+        outputs.
+    """
     device, dtype = args.device, getattr(torch, args.dtype)
-    rows = []
-    for arch in args.archs:
-        reference, ours, indices = build_pair(arch, device, dtype)
-        x = torch.randn(args.batch, 3, args.height, args.width,
-                        device=device, dtype=dtype)
+    reference, ours, indices = build_pair(arch, device, dtype)
+    x = torch.randn(args.batch, 3, args.height, args.width, device=device,
+                    dtype=dtype)
 
-        def run_ours():
-            return ours(x)
+    def run_ours():
+        return ours(x)
 
-        def run_timm():
-            return reference.forward_intermediates(
-                x, indices=list(indices), intermediates_only=True)
+    def run_timm():
+        return reference.forward_intermediates(
+            x, indices=list(indices), intermediates_only=True)
 
-        times = {'ours': [], 'timm': []}
-        cpu_times = {'ours': [], 'timm': []}
-        peaks = {'ours': [], 'timm': []}
-        with torch.inference_mode():
-            for step in range(args.warmup + args.repeats):
-                for key, run in (('ours', run_ours), ('timm', run_timm)):
-                    seconds, cpu_seconds, peak, out = measure(run, device)
-                    if step >= args.warmup:
-                        times[key].append(seconds)
-                        cpu_times[key].append(cpu_seconds)
-                        peaks[key].append(peak)
-                    if key == 'ours':
-                        ours_out = out
-                    else:
-                        diff = max(float((a.float() - b.float()).abs().max())
-                                   for a, b in zip(ours_out, out))
-                    del out
-        grid = tuple(ours_out[0].shape[-2:])
-        ms = {k: 1000 * statistics.median(v) for k, v in times.items()}
-        cpu_ms = {k: (None if None in v else 1000 * statistics.median(v))
-                  for k, v in cpu_times.items()}
-        mib = {k: (None if None in v else statistics.median(v))
-               for k, v in peaks.items()}
-        rows.append((arch, grid, ms, cpu_ms, mib, diff))
-        del reference, ours, ours_out, x
-        _release_cpu_memory()
+    times = {'ours': [], 'timm': []}
+    cpu_times = {'ours': [], 'timm': []}
+    peaks = {'ours': [], 'timm': []}
+    with torch.inference_mode():
+        for step in range(args.warmup + args.repeats):
+            for key, run in (('ours', run_ours), ('timm', run_timm)):
+                seconds, cpu_seconds, peak, out = measure(run, device)
+                if step >= args.warmup:
+                    times[key].append(seconds)
+                    cpu_times[key].append(cpu_seconds)
+                    peaks[key].append(peak)
+                if key == 'ours':
+                    ours_out = out
+                else:
+                    diff = max(float((a.float() - b.float()).abs().max())
+                               for a, b in zip(ours_out, out))
+                del out
+    grid = list(ours_out[0].shape[-2:])
+    ms = {k: 1000 * statistics.median(v) for k, v in times.items()}
+    cpu_ms = {k: (None if None in v else 1000 * statistics.median(v))
+              for k, v in cpu_times.items()}
+    mib = {k: (None if None in v else statistics.median(v))
+           for k, v in peaks.items()}
+    return dict(
+        arch=arch, grid=grid, ms=ms, cpu_ms=cpu_ms, peak_mib=mib,
+        time_ratio=ms['ours'] / ms['timm'],
+        cpu_time_ratio=(cpu_ms['ours'] / cpu_ms['timm']
+                        if None not in cpu_ms.values() else None),
+        memory_ratio=(mib['ours'] / mib['timm']
+                      if None not in mib.values() and mib['timm'] else None),
+        max_abs_diff=diff,
+        runs_ms={k: [1000 * s for s in v] for k, v in times.items()},
+        runs_cpu_ms={k: (None if None in v else [1000 * s for s in v])
+                     for k, v in cpu_times.items()},
+        runs_peak_mib=peaks)
 
-    print(f'device={device} ({torch.get_num_threads()} threads)'
-          if device == 'cpu' else
+
+def machine_info(device: str) -> dict:
+    """Processor, threads, versions and load average of this machine."""
+    info = dict(
+        device=device, torch=torch.__version__, timm=timm.__version__,
+        python=platform.python_version(), platform=platform.platform(),
+        threads=torch.get_num_threads() if device == 'cpu' else None,
+        cpu_count=os.cpu_count(),
+        gpu=torch.cuda.get_device_name() if device == 'cuda' else None,
+        load_average_before=list(os.getloadavg()))
+    try:
+        with open('/proc/cpuinfo') as cpuinfo:
+            info['cpu'] = next(line.split(':', 1)[1].strip()
+                               for line in cpuinfo
+                               if line.startswith('model name'))
+    except (OSError, StopIteration):
+        info['cpu'] = platform.processor()
+    return info
+
+
+def print_table(results: list, args) -> None:
+    print(f'device={args.device} ({torch.get_num_threads()} threads)'
+          if args.device == 'cpu' else
           f'device={torch.cuda.get_device_name()}')
     print(f'input {args.batch}x3x{args.height}x{args.width} {args.dtype}, '
           f'median of {args.repeats} runs after {args.warmup} warm-up')
@@ -172,17 +220,37 @@ def main():
           'ours CPU ms | timm CPU ms | CPU-time ratio | ours peak MiB | '
           'timm peak MiB | memory ratio | max abs diff |')
     print('|' + '---|' * 12)
-    for arch, grid, ms, cpu_ms, mib, diff in rows:
-        cpu_ratio = (cpu_ms['ours'] / cpu_ms['timm']
-                     if None not in cpu_ms.values() else None)
-        mem_ratio = (mib['ours'] / mib['timm']
-                     if None not in mib.values() and mib['timm'] else None)
-        print(f'| ViT-{arch[0].upper()}/14 reg4 | {grid[0]} x {grid[1]} | '
+    for r in results:
+        ms, cpu_ms, mib = r['ms'], r['cpu_ms'], r['peak_mib']
+        print(f"| ViT-{r['arch'][0].upper()}/14 reg4 | "
+              f"{r['grid'][0]} x {r['grid'][1]} | "
               f"{ms['ours']:.1f} | {ms['timm']:.1f} | "
-              f"{ms['ours'] / ms['timm']:.3f} | {fmt(cpu_ms['ours'])} | "
-              f"{fmt(cpu_ms['timm'])} | {fmt(cpu_ratio, '.3f')} | "
+              f"{r['time_ratio']:.3f} | {fmt(cpu_ms['ours'])} | "
+              f"{fmt(cpu_ms['timm'])} | {fmt(r['cpu_time_ratio'], '.3f')} | "
               f"{fmt(mib['ours'])} | {fmt(mib['timm'])} | "
-              f"{fmt(mem_ratio, '.3f')} | {diff:.2e} |")
+              f"{fmt(r['memory_ratio'], '.3f')} | "
+              f"{r['max_abs_diff']:.2e} |")
+
+
+def main(argv=None) -> dict:
+    """Run the benchmark, print the table and return (and with ``--json``
+    write) the report: ``machine``, ``args`` and ``results``."""
+    args = parse_args(argv)
+    info = machine_info(args.device)
+    results = []
+    for arch in args.archs:
+        results.append(benchmark_arch(arch, args))
+        _release_cpu_memory()  # the models of the arch are gone
+    info['load_average_after'] = list(os.getloadavg())
+    print_table(results, args)
+    report = dict(machine=info, args=vars(args), results=results)
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)),
+                    exist_ok=True)
+        with open(args.json, 'w') as file:
+            json.dump(report, file, indent=2)
+        print(f'\nwrote {args.json}')
+    return report
 
 
 if __name__ == '__main__':

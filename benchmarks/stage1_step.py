@@ -42,25 +42,27 @@ set size (Linux ``VmHWM``), which includes allocator caching: read CPU
 memory as rough. The models of all implementations share their frozen
 weights, so the memory held before a step is the same for all.
 
-The first step of ``naive`` and ``fast`` starts from the same weights, so
-their losses must agree: in float32 a relative difference above 1e-3 is an
-error, with half precision one above 5e-2 a warning; the difference is
-printed and written to the JSON.
+The first step of every implementation starts from the same weights
+(``fast`` and ``cached`` share the packaged model: its trainable weights are
+restored before the first step of each), so their first-step losses must
+agree: the relative difference of ``fast`` and of ``cached`` to ``naive`` is
+printed and written to the JSON per row (none for ``naive`` itself); in
+float32 one above 1e-3 is an error, with half precision one above 5e-2 a
+warning.
 
 Usage::
 
     python benchmarks/stage1_step.py --quick           # CPU, a few minutes
     python benchmarks/stage1_step.py --archs small large --batch 1 \\
-        --repeats 3 --json stage1_cpu.json
+        --repeats 3 --json benchmarks/results/stage1_step_cpu.json
     python benchmarks/stage1_step.py --device cuda --batch 8 --amp \\
-        --repeats 20 --json stage1_h100.json
+        --repeats 20 --json benchmarks/results/stage1_step_h100.json
 """
 import argparse
 import copy
 import json
 import os
 import os.path as osp
-import platform
 import statistics
 import sys
 
@@ -77,6 +79,7 @@ from mmfreqkd.models.backbones.dinov2_vit import Attention
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from backbone import fmt, measure  # noqa: E402
+from backbone import machine_info as backbone_machine_info  # noqa: E402
 from freq_loss import naive_freqkd  # noqa: E402
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -302,6 +305,67 @@ def build_implementations(cfg: Config, arch, blocks, batch: int,
     return model, optim_wrapper, naive, optimizer
 
 
+def trainable_state(module: nn.Module) -> dict:
+    """Copies of the trainable parameters of ``module``, by name."""
+    return {
+        name: param.detach().clone()
+        for name, param in module.named_parameters() if param.requires_grad
+    }
+
+
+def load_trainable_state(module: nn.Module, state: dict) -> None:
+    """Set the parameters named in ``state`` (from :func:`trainable_state`)
+    back to the values it holds.
+
+    Args:
+        module (nn.Module): The module the state was taken from.
+        state (dict): Parameter name to saved value.
+    """
+    params = dict(module.named_parameters())
+    with torch.no_grad():
+        for name, value in state.items():
+            params[name].copy_(value)
+
+
+def first_loss_differences(name: str, first_losses: dict, args,
+                           device: torch.device) -> dict:
+    """Relative difference of each implementation's first-step loss to
+    ``naive``'s, checked against the tolerance of the precision.
+
+    Args:
+        name (str): Model name, for the messages.
+        first_losses (dict): Implementation to the loss of its first step
+            (all from the same weights).
+        args (argparse.Namespace): ``amp`` and ``teacher_dtype``.
+        device (torch.device): Device the steps ran on.
+
+    Returns:
+        dict: Implementation to its relative difference, for every one but
+        ``naive`` (empty when ``naive`` did not run).
+
+    Raises:
+        RuntimeError: If a difference exceeds 1e-3 in float32.
+    """
+    if 'naive' not in first_losses:
+        return {}
+    half_precision = args.amp or args.teacher_dtype in (
+        'bfloat16', 'float16') or (device.type == 'cuda'
+                                   and args.teacher_dtype == 'auto')
+    naive = first_losses['naive']
+    differences = {}
+    for variant, loss in first_losses.items():
+        if variant == 'naive':
+            continue
+        differences[variant] = diff = abs(loss - naive) / abs(naive)
+        message = (f'{name}: the {variant} loss {loss:.6g} and the naive '
+                   f'loss {naive:.6g} differ by {diff:.2e}')
+        if not half_precision and diff > 1e-3:
+            raise RuntimeError(message + ' (> 1e-3 in float32)')
+        if diff > 5e-2:
+            print('warning: ' + message, file=sys.stderr)
+    return differences
+
+
 def make_batch(batch: int, width: int, height: int, seed: int = 0) -> dict:
     """Collated uint8 RGB and IR images (as the KAIST pipeline packs them)
     with detection data samples."""
@@ -365,8 +429,13 @@ def benchmark_arch(name: str, arch, blocks, args, cfg: Config,
     records = {v: dict(seconds=[], cpu_seconds=[], peak=[], total=[])
                for v in variants}
     first_losses = {}
+    # fast and cached share the packaged model: each first step starts from
+    # the weights the naive copy started from
+    start_weights = trainable_state(model)
     for iteration in range(args.warmup + args.repeats):
         for variant in variants:
+            if iteration == 0 and variant != 'naive':
+                load_trainable_state(model, start_weights)
             torch.manual_seed(iteration)  # same LoRA dropout masks
             seconds, cpu_seconds, peak, loss = measure(steps[variant],
                                                        device.type)
@@ -383,20 +452,7 @@ def benchmark_arch(name: str, arch, blocks, args, cfg: Config,
             if device.type == 'cuda':
                 record['total'].append(torch.cuda.max_memory_allocated() /
                                        2**20)
-    loss_diff = None
-    if 'naive' in first_losses and 'fast' in first_losses:
-        loss_diff = abs(first_losses['fast'] - first_losses['naive']) / \
-            abs(first_losses['naive'])
-        message = (f'{name}: the packaged loss {first_losses["fast"]:.6g} '
-                   'and the straightforward loss '
-                   f'{first_losses["naive"]:.6g} differ by {loss_diff:.2e}')
-        half_precision = args.amp or args.teacher_dtype in (
-            'bfloat16', 'float16') or (device.type == 'cuda'
-                                       and args.teacher_dtype == 'auto')
-        if not half_precision and loss_diff > 1e-3:
-            raise RuntimeError(message + ' (> 1e-3 in float32)')
-        if loss_diff > 5e-2:
-            print('warning: ' + message, file=sys.stderr)
+    loss_diffs = first_loss_differences(name, first_losses, args, device)
 
     settings = dict(
         embed_dims=model.teacher.embed_dims,
@@ -430,7 +486,7 @@ def benchmark_arch(name: str, arch, blocks, args, cfg: Config,
             flops_per_step=flops, tflops_per_s=tflops,
             mfu=None if peak is None else tflops / peak,
             first_step_loss=first_losses[variant],
-            loss_rel_diff_vs_naive=loss_diff,
+            loss_rel_diff_vs_naive=loss_diffs.get(variant),
             step_ms_all=[1e3 * s for s in record['seconds']],
             cpu_ms_all=(None if cpu is None else
                         [1e3 * s for s in record['cpu_seconds']])))
@@ -458,27 +514,16 @@ def add_ratios(results: list) -> None:
 
 
 def machine_info(device: torch.device, args) -> dict:
-    info = dict(
-        device=device.type, torch=torch.__version__,
-        python=platform.python_version(), platform=platform.platform(),
-        cpu_threads=torch.get_num_threads(), cpu_count=os.cpu_count(),
-        load_average=list(os.getloadavg()))
-    try:
-        with open('/proc/cpuinfo') as cpuinfo:
-            info['cpu'] = next(line.split(':', 1)[1].strip()
-                               for line in cpuinfo
-                               if line.startswith('model name'))
-    except (OSError, StopIteration):
-        info['cpu'] = platform.processor()
+    """:func:`backbone.machine_info`, with the GPU's peak rate for MFU."""
+    info = backbone_machine_info(device.type)
     if device.type == 'cuda':
-        info['gpu'] = torch.cuda.get_device_name(device)
         info['peak_bf16_tflops'] = peak_tflops(device, args.peak_tflops)
     return info
 
 
 def print_table(results: list, info: dict, args) -> None:
     where = info.get('gpu') or (
-        f'{info["cpu"]}, {info["cpu_threads"]} threads')
+        f'{info["cpu"]}, {torch.get_num_threads()} threads')
     width, height = args.size
     print(f'\n{where}; input {width}x{height}, batch {args.batch}, '
           f'median of {args.repeats} steps after {args.warmup} warm-up; '
@@ -490,6 +535,8 @@ def print_table(results: list, info: dict, args) -> None:
     print('|' + '---|' * 12)
     for r in results:
         mib = r['peak_mib'] if r['peak_mib'] is not None else r['step_mib']
+        loss_diff = ('-' if r['loss_rel_diff_vs_naive'] is None else
+                     format(r['loss_rel_diff_vs_naive'], '.1e'))
         print(f"| ViT-{r['arch'][0].upper()}/14 | {r['variant']} | "
               f"{r['step_ms']:.0f} | {r['images_per_s']:.3f} | "
               f"{fmt(r.get('throughput_vs_naive'), '.2f')} | "
@@ -499,7 +546,7 @@ def print_table(results: list, info: dict, args) -> None:
               f"| {r['tflops_per_s']:.3f} | "
               f"{fmt(r['mfu'] and 100 * r['mfu'], '.1f')}"
               f"{'%' if r['mfu'] is not None else ''} | "
-              f"{fmt(r['loss_rel_diff_vs_naive'], '.1e')} |")
+              f"{loss_diff} |")
 
 
 def parse_args(argv=None, archs=ARCHS):
@@ -560,6 +607,7 @@ def main(argv=None, archs=ARCHS) -> list:
     info['load_average_after'] = list(os.getloadavg())
     print_table(results, info, args)
     if args.json:
+        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
         with open(args.json, 'w') as out:
             json.dump(dict(machine=info, args=vars(args), results=results),
                       out, indent=2)

@@ -68,15 +68,29 @@ def test_straightforward_and_packaged_steps_agree(tiny):
                       stage1_step.EagerAttention)
 
 
-def test_peak_tflops_defaults():
+def test_peak_tflops_picks_the_entry_of_the_device_name(monkeypatch):
     assert stage1_step.peak_tflops(CPU, None) is None
     assert stage1_step.peak_tflops(CPU, 1.5) == 1.5
-    names = dict(stage1_step.PEAK_BF16_TFLOPS)
-    assert names['H100'] == 989.4 and names['H100 PCIe'] == 756.0
+    cuda = torch.device('cuda')
+    peaks = {}
+    for name in ('NVIDIA H100 PCIe', 'NVIDIA H100 80GB HBM3', 'NVIDIA H200',
+                 'NVIDIA GeForce GTX 1080'):
+        monkeypatch.setattr(torch.cuda, 'get_device_name',
+                            lambda device=None, name=name: name)
+        peaks[name] = stage1_step.peak_tflops(cuda, None)
+        # an explicit peak wins over the known default
+        assert stage1_step.peak_tflops(cuda, 123.0) == 123.0
+    table = dict(stage1_step.PEAK_BF16_TFLOPS)
+    # 'H100 PCIe' is matched before its substring 'H100'
+    assert peaks['NVIDIA H100 PCIe'] == table['H100 PCIe']
+    assert peaks['NVIDIA H100 80GB HBM3'] == table['H100']
+    assert peaks['NVIDIA H100 PCIe'] < peaks['NVIDIA H100 80GB HBM3']
+    assert peaks['NVIDIA H200'] == table['H200']
+    assert peaks['NVIDIA GeForce GTX 1080'] is None
 
 
-def test_end_to_end_run_writes_json(tmp_path):
-    out = tmp_path / 'stage1.json'
+def test_end_to_end_run_writes_json(tmp_path, capsys):
+    out = tmp_path / 'results' / 'stage1.json'  # folder not there yet
     stage1_step.main([
         '--archs', 'tiny', '--size', '56', '42', '--batch', '1',
         '--warmup', '1', '--repeats', '1', '--device', 'cpu', '--json',
@@ -86,14 +100,26 @@ def test_end_to_end_run_writes_json(tmp_path):
     assert written['machine']['device'] == 'cpu'
     results = {r['variant']: r for r in written['results']}
     assert set(results) == {'naive', 'fast', 'cached'}
-    assert results['naive']['throughput_vs_naive'] == 1.0
     for result in results.values():
         assert result['grid'] == [3, 4]
         assert result['tokens'] == 12 + 5  # 4 registers + class token
         assert result['images_per_s'] == pytest.approx(
             1e3 / result['step_ms'])
         assert result['mfu'] is None  # no peak known for a CPU
-        assert result['loss_rel_diff_vs_naive'] < 1e-3
+    # every first step starts from the same weights, cached too (it shares
+    # the packaged model with fast, whose first step came before)
+    naive_loss = results['naive']['first_step_loss']
+    assert results['naive']['loss_rel_diff_vs_naive'] is None
+    for variant in ('fast', 'cached'):
+        loss = results[variant]['first_step_loss']
+        assert results[variant]['loss_rel_diff_vs_naive'] == pytest.approx(
+            abs(loss - naive_loss) / naive_loss)
+        assert results[variant]['loss_rel_diff_vs_naive'] < 1e-5
+    rows = [line for line in capsys.readouterr().out.splitlines()
+            if line.startswith('| ViT-T/14 |')]
+    assert [row.split(' | ')[1] for row in rows] == ['naive', 'fast',
+                                                     'cached']
+    assert rows[0].endswith('| - |') and not rows[1].endswith('| - |')
     assert results['cached']['flops_per_step'] < \
         results['fast']['flops_per_step'] == \
         results['naive']['flops_per_step']
