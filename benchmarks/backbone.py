@@ -29,9 +29,7 @@ Usage::
 import argparse
 import ctypes
 import gc
-import json
 import os
-import platform
 import statistics
 import time
 
@@ -39,6 +37,7 @@ import timm
 import torch
 
 from mmfreqkd.models.backbones import DINOv2ViT, convert_dinov2_state_dict
+from reports import machine_info, write_report
 
 MODELS = {
     'small': ('vit_small_patch14_reg4_dinov2', (3, 7, 9, 10, 11)),
@@ -191,25 +190,6 @@ def benchmark_arch(arch: str, args) -> dict:
         runs_peak_mib=peaks)
 
 
-def machine_info(device: str) -> dict:
-    """Processor, threads, versions and load average of this machine."""
-    info = dict(
-        device=device, torch=torch.__version__, timm=timm.__version__,
-        python=platform.python_version(), platform=platform.platform(),
-        threads=torch.get_num_threads() if device == 'cpu' else None,
-        cpu_count=os.cpu_count(),
-        gpu=torch.cuda.get_device_name() if device == 'cuda' else None,
-        load_average_before=list(os.getloadavg()))
-    try:
-        with open('/proc/cpuinfo') as cpuinfo:
-            info['cpu'] = next(line.split(':', 1)[1].strip()
-                               for line in cpuinfo
-                               if line.startswith('model name'))
-    except (OSError, StopIteration):
-        info['cpu'] = platform.processor()
-    return info
-
-
 def print_table(results: list, args) -> None:
     print(f'device={args.device} ({torch.get_num_threads()} threads)'
           if args.device == 'cpu' else
@@ -237,6 +217,7 @@ def main(argv=None) -> dict:
     write) the report: ``machine``, ``args`` and ``results``."""
     args = parse_args(argv)
     info = machine_info(args.device)
+    info['timm'] = timm.__version__
     results = []
     for arch in args.archs:
         results.append(benchmark_arch(arch, args))
@@ -245,11 +226,7 @@ def main(argv=None) -> dict:
     print_table(results, args)
     report = dict(machine=info, args=vars(args), results=results)
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)),
-                    exist_ok=True)
-        with open(args.json, 'w') as file:
-            json.dump(report, file, indent=2)
-        print(f'\nwrote {args.json}')
+        write_report(report, args.json)
     return report
 
 

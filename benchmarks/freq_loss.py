@@ -46,9 +46,7 @@ Usage::
     python benchmarks/freq_loss.py --json results/freq_loss_cpu.json
 """
 import argparse
-import json
 import os
-import platform
 import statistics
 import time
 
@@ -58,6 +56,7 @@ import torch.nn.functional as F
 from mmfreqkd.models.freq import FFTRectSplitter
 from mmfreqkd.models.losses import FeatureMSELoss, FreqDecoupledLoss
 from mmfreqkd.models.losses.fused_band_loss import sample_chunks
+from reports import machine_info, write_report
 
 
 def naive_freqkd(student, teacher, cutoff=0.5, high_weight=0.1):
@@ -311,31 +310,22 @@ def main(argv=None) -> dict:
     methods = make_methods()
     differences = check_agreement(methods, pairs)
 
-    threads = torch.get_num_threads() if device.type == 'cpu' else '-'
-    load_before = os.getloadavg()
+    info = machine_info(device.type)
     print(f'\n{args.layers} layer pairs of {shape}, {device}, '
-          f'threads {threads}, median of {args.repeats} interleaved rounds, '
-          f'forward + backward, load average {load_before[0]:.1f}\n')
+          f'threads {info["threads"] or "-"}, median of {args.repeats} '
+          'interleaved rounds, forward + backward, load average '
+          f'{info["load_average_before"][0]:.1f}\n')
     results = benchmark(methods, pairs, args.repeats, device)
     print_table(results)
     bound = arithmetic_bound(results, shape, args.layers, device)
     print_bound(bound)
+    info['load_average_after'] = list(os.getloadavg())
     report = dict(
-        machine=dict(
-            device=str(device), torch=torch.__version__,
-            platform=platform.platform(), threads=threads,
-            gpu=torch.cuda.get_device_name(device)
-            if device.type == 'cuda' else None,
-            load_average_before=list(load_before),
-            load_average_after=list(os.getloadavg())),
-        args=vars(args), relative_difference_to_naive=differences,
-        results=results, arithmetic_bound=bound)
+        machine=info, args=vars(args),
+        relative_difference_to_naive=differences, results=results,
+        arithmetic_bound=bound)
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)),
-                    exist_ok=True)
-        with open(args.json, 'w') as file:
-            json.dump(report, file, indent=2)
-        print(f'\nwrote {args.json}')
+        write_report(report, args.json)
     return report
 
 

@@ -60,7 +60,6 @@ Usage::
 """
 import argparse
 import copy
-import json
 import os
 import os.path as osp
 import statistics
@@ -79,8 +78,9 @@ from mmfreqkd.models.backbones.dinov2_vit import Attention
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from backbone import fmt, measure  # noqa: E402
-from backbone import machine_info as backbone_machine_info  # noqa: E402
 from freq_loss import naive_freqkd  # noqa: E402
+from reports import machine_info as common_machine_info  # noqa: E402
+from reports import write_report  # noqa: E402
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO_ROOT, 'configs', 'freqkd', 'kaist_vit.py')
@@ -514,8 +514,8 @@ def add_ratios(results: list) -> None:
 
 
 def machine_info(device: torch.device, args) -> dict:
-    """:func:`backbone.machine_info`, with the GPU's peak rate for MFU."""
-    info = backbone_machine_info(device.type)
+    """:func:`reports.machine_info`, with the GPU's peak rate for MFU."""
+    info = common_machine_info(device.type)
     if device.type == 'cuda':
         info['peak_bf16_tflops'] = peak_tflops(device, args.peak_tflops)
     return info
@@ -607,11 +607,8 @@ def main(argv=None, archs=ARCHS) -> list:
     info['load_average_after'] = list(os.getloadavg())
     print_table(results, info, args)
     if args.json:
-        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
-        with open(args.json, 'w') as out:
-            json.dump(dict(machine=info, args=vars(args), results=results),
-                      out, indent=2)
-        print(f'\nwrote {args.json}')
+        write_report(dict(machine=info, args=vars(args), results=results),
+                     args.json)
     return results
 
 

@@ -1,0 +1,44 @@
+"""What every benchmark records besides its table: the machine it ran on
+and, with ``--json``, a file holding the whole report."""
+import json
+import os
+import platform
+
+import torch
+
+
+def machine_info(device: str) -> dict:
+    """Processor, threads, versions and load average of this machine.
+
+    Args:
+        device (str): ``'cpu'`` or ``'cuda'``, the device benchmarked.
+
+    Returns:
+        dict: ``device``, ``torch``, ``python``, ``platform``, ``threads``
+        (CPU runs), ``cpu_count``, ``cpu`` (model name), ``gpu`` (CUDA runs)
+        and ``load_average_before`` (1, 5 and 15 minutes); callers add
+        ``load_average_after`` when done.
+    """
+    info = dict(
+        device=device, torch=torch.__version__,
+        python=platform.python_version(), platform=platform.platform(),
+        threads=torch.get_num_threads() if device == 'cpu' else None,
+        cpu_count=os.cpu_count(),
+        gpu=torch.cuda.get_device_name() if device == 'cuda' else None,
+        load_average_before=list(os.getloadavg()))
+    try:
+        with open('/proc/cpuinfo') as cpuinfo:
+            info['cpu'] = next(line.split(':', 1)[1].strip()
+                               for line in cpuinfo
+                               if line.startswith('model name'))
+    except (OSError, StopIteration):
+        info['cpu'] = platform.processor()
+    return info
+
+
+def write_report(report: dict, path: str) -> None:
+    """Write ``report`` as indented JSON to ``path``, creating its folder."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, 'w') as file:
+        json.dump(report, file, indent=2)
+    print(f'\nwrote {path}')
