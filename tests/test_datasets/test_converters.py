@@ -360,6 +360,19 @@ def test_flir_aligned_to_coco_contract(tmp_path):
     assert 'dog: 1' in summarize_coco(coco, dropped)
 
 
+@pytest.mark.parametrize('missing', ['_RGB.jpg', '_PreviewData.jpeg'])
+def test_flir_missing_image_of_a_pair_is_named(tmp_path, missing):
+    root = make_flir(tmp_path, {'FLIR_00001': voc([('car', 1, 1, 5, 5)])},
+                     ['FLIR_00001'])
+    os.remove(osp.join(root, 'JPEGImages', 'FLIR_00001' + missing))
+    with pytest.raises(FileNotFoundError,
+                       match=r"frame 'FLIR_00001' of .*align_validation.txt:"
+                       ' missing image pair') as error:
+        flir_aligned_to_coco(root, 'align_validation.txt',
+                             show_progress=False)
+    assert f"FLIR_00001{missing}' exists: False" in str(error.value)
+
+
 def test_flir_unknown_name(tmp_path):
     root = make_flir(tmp_path,
                      {'FLIR_00001': voc([('truck', 1, 1, 5, 5),

@@ -160,6 +160,7 @@ def flir_aligned_to_coco(root: str,
     Relative ``split_file``, ``img_dir`` and ``ann_dir`` are resolved against
     ``root``. Image ids and annotation ids count from 1 in split-file order.
     Image sizes come from the XML ``<size>``, else from the thermal image.
+    Both images of every frame must exist (a missing one is named).
 
     Args:
         root (str): The dataset root (the ``align`` folder).
@@ -192,14 +193,16 @@ def flir_aligned_to_coco(root: str,
             raise FileNotFoundError(
                 f'frame {frame!r} of {split_file}: no annotation file '
                 f'{xml_path!r}')
+        ir_path = osp.join(img_dir, frame + IR_SUFFIX)
+        rgb_path = osp.join(img_dir, frame + RGB_SUFFIX)
+        if not (osp.isfile(ir_path) and osp.isfile(rgb_path)):
+            raise FileNotFoundError(
+                f'frame {frame!r} of {split_file}: missing image pair '
+                f'(thermal {ir_path!r} exists: {osp.isfile(ir_path)}, RGB '
+                f'{rgb_path!r} exists: {osp.isfile(rgb_path)})')
         voc = parse_voc_xml(xml_path)
         width, height = voc['width'], voc['height']
         if width <= 0 or height <= 0:
-            ir_path = osp.join(img_dir, frame + IR_SUFFIX)
-            if not osp.isfile(ir_path):
-                raise FileNotFoundError(
-                    f'{xml_path} has no <size> and the image {ir_path!r} '
-                    'to read it from does not exist')
             with Image.open(ir_path) as img:
                 width, height = img.size
         images.append(
