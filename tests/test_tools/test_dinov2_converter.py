@@ -109,3 +109,26 @@ def test_converts_a_safetensors_hf_file_with_forced_layout(tmp_path, capsys):
 
     with pytest.raises(SystemExit):
         load_tool().main([str(src), str(dst), '--layout', 'jax'])
+
+
+@pytest.mark.parametrize('edit, error, names', [
+    (lambda sd: sd.pop('blocks.1.attn.qkv.weight'), KeyError,
+     ["missing keys ['blocks.1.attn.qkv.weight']", 'unexpected keys none']),
+    (lambda sd: sd.update({'some_head.weight': torch.zeros(3)}), KeyError,
+     ["missing keys none; unexpected keys ['some_head.weight']"]),
+    (lambda sd: sd.update({'blocks.1.mlp.fc2.bias': torch.zeros(31)}),
+     ValueError, ['blocks.1.mlp.fc2.bias: (31,) vs (32,)']),
+])
+def test_incomplete_or_foreign_checkpoints_are_refused(tmp_path, edit, error,
+                                                       names):
+    official = official_layout(random_state_dict())
+    edit(official)
+    src = tmp_path / 'edited.pth'
+    torch.save(official, src)
+    dst = tmp_path / 'converted.pth'
+    with pytest.raises(error) as raised:
+        load_tool().main([str(src), str(dst)])
+    for name in names:
+        assert name in str(raised.value)
+    assert str(src) in str(raised.value)
+    assert not dst.exists()

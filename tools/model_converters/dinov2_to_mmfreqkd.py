@@ -11,7 +11,9 @@ The output holds ``{'state_dict': ..., 'meta': ...}`` in the layout of
 and the architecture read from the tensor shapes. ``DINOv2ViT`` also reads
 the unconverted files directly (``init_cfg=dict(type='Pretrained',
 checkpoint=...)``); converting once saves the conversion at every start and
-lets you check what a file contains.
+lets you check what a file contains. A file that does not convert to a
+whole ``DINOv2ViT`` (missing or foreign keys, shapes of two models) is
+refused with the keys named, before anything is written.
 """
 import argparse
 import os
@@ -23,7 +25,7 @@ import torch
 from mmfreqkd.models.backbones.dinov2_checkpoint import (
     LAYOUTS, convert_dinov2_state_dict, infer_arch, load_checkpoint_file,
     unwrap_state_dict)
-from mmfreqkd.models.backbones.dinov2_vit import ARCH_SETTINGS
+from mmfreqkd.models.backbones.dinov2_vit import ARCH_SETTINGS, DINOv2ViT
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -39,7 +41,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--prefix', default=None,
         help="prefix of the backbone keys in SRC, e.g. 'backbone.' "
-        "(default: 'backbone.' or 'dinov2.' when present)")
+        "(default: 'backbone.', 'dinov2.' or 'dinov2_with_registers.' when "
+        'present)')
     return parser.parse_args(argv)
 
 
@@ -53,6 +56,51 @@ def arch_name(arch: dict) -> Optional[str]:
     return None
 
 
+def check_complete(converted: dict, arch: dict, src: str) -> None:
+    """Refuse to write a state dict that is not a whole :class:`DINOv2ViT`.
+
+    The model its shapes describe is built on the meta device (no memory)
+    and its keys and shapes are compared; ``pos_embed`` may have any length
+    (models resample it to their grid).
+
+    Args:
+        converted (dict): The converted state dict.
+        arch (dict): Its architecture, from :func:`infer_arch`.
+        src (str): The source file, for the message.
+
+    Raises:
+        KeyError: If keys are missing or unexpected (all named).
+        ValueError: If shapes differ (all named).
+    """
+    with torch.device('meta'):
+        model = DINOv2ViT(
+            arch=dict(
+                embed_dims=arch['embed_dims'],
+                num_layers=arch['num_layers'],
+                num_heads=1,  # no tensor depends on it
+                feedforward_channels=arch['feedforward_channels'],
+                ffn_type=arch['ffn_type']),
+            patch_size=arch['patch_size'],
+            in_channels=arch['in_channels'],
+            num_register_tokens=arch['num_register_tokens'])
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(converted))
+    unexpected = sorted(set(converted) - set(expected))
+    if missing or unexpected:
+        raise KeyError(
+            f'{src} does not convert to a whole DINOv2ViT of its own shapes '
+            f'{arch}: missing keys {missing or "none"}; unexpected keys '
+            f'{unexpected or "none"}. Check --layout and --prefix.')
+    mismatched = [
+        f'{key}: {tuple(converted[key].shape)} vs {tuple(value.shape)}'
+        for key, value in expected.items()
+        if key != 'pos_embed' and converted[key].shape != value.shape
+    ]
+    if mismatched:
+        raise ValueError(f'{src}: tensor shapes do not fit one DINOv2ViT: '
+                         + '; '.join(mismatched))
+
+
 def main(argv: Optional[List[str]] = None) -> dict:
     """Run the conversion; returns the saved object."""
     args = parse_args(argv)
@@ -60,6 +108,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     state_dict, unselected = unwrap_state_dict(checkpoint, args.prefix)
     converted, report = convert_dinov2_state_dict(state_dict, args.layout)
     arch = infer_arch(converted)
+    check_complete(converted, arch, args.src)
     name = arch_name(arch)
     meta = dict(
         source=osp.basename(args.src),
