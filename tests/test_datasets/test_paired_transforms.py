@@ -276,6 +276,153 @@ def test_paired_geometric_rejects_uncached_randomness():
         geometric(results)
 
 
+def same_pair():
+    """A three-channel IR image and an identical RGB image."""
+    ir = np.repeat(ir_pattern()[..., None], 3, -1)
+    return dict(img=ir.copy(), img_rgb=ir.copy(), img_shape=ir.shape[:2])
+
+
+TORCHVISION_GEOMETRY = [
+    dict(type='NumpyToPIL', to_rgb=False),
+    dict(type='torchvision/RandomHorizontalFlip', p=0.5),
+    dict(type='torchvision/RandomResizedCrop', size=32),
+    dict(type='PILToNumpy', to_bgr=False),
+]
+
+
+@pytest.mark.parametrize('random_apply', [True, False])
+def test_paired_geometric_rejects_torch_randomness(random_apply):
+    """mmpretrain torchvision/* transforms draw from torch's generator."""
+    pytest.importorskip('mmpretrain')
+    transforms = ([dict(type='RandomApply', transforms=TORCHVISION_GEOMETRY,
+                        prob=1.0)] if random_apply else TORCHVISION_GEOMETRY)
+    geometric = build(dict(type='PairedGeometric', transforms=transforms),
+                      'mmpretrain')
+    for seed in range(3):
+        torch.manual_seed(seed)
+        with pytest.raises(RuntimeError, match='cache_randomness'):
+            geometric(same_pair())
+
+
+def test_paired_geometric_deterministic_torchvision_and_pil_output():
+    pytest.importorskip('mmpretrain')
+    geometric = build(
+        dict(
+            type='PairedGeometric',
+            transforms=[
+                dict(type='NumpyToPIL', to_rgb=False),
+                dict(type='torchvision/Resize', size=(20, 30)),
+                dict(type='PILToNumpy', to_bgr=False),
+            ]), 'mmpretrain')
+    out = geometric(same_pair())
+    assert isinstance(out['img'], np.ndarray)
+    assert out['img'].shape == (20, 30, 3)
+    np.testing.assert_array_equal(out['img'], out['img_rgb'])
+
+    to_pil = build(
+        dict(type='PairedGeometric',
+             transforms=[dict(type='NumpyToPIL', to_rgb=False)]),
+        'mmpretrain')
+    with pytest.raises(TypeError, match='NumpyToPIL.*numpy images'):
+        to_pil(same_pair())
+
+
+def boxes_pair():
+    from mmdet.structures.bbox import HorizontalBoxes
+    results = same_pair()
+    results.update(
+        gt_bboxes=HorizontalBoxes(np.array([BOX], np.float32)),
+        gt_bboxes_labels=np.array([0]),
+        gt_ignore_flags=np.array([False]))
+    return results
+
+
+def test_paired_geometric_random_affine_aligned_boxes_once():
+    """mmdet RandomAffine reads results['gt_bboxes'] unconditionally."""
+    affine = dict(type='RandomAffine', max_rotate_degree=15,
+                  max_translate_ratio=0.1, scaling_ratio_range=(0.8, 1.2))
+    geometric = build(dict(type='PairedGeometric', transforms=[affine]),
+                      'mmdet')
+    alone = build(affine, 'mmdet')
+    for seed in range(6):
+        np.random.seed(seed)
+        random.seed(seed)
+        out = geometric(boxes_pair())
+        np.random.seed(seed)
+        random.seed(seed)
+        expected = alone(boxes_pair())
+        np.testing.assert_array_equal(out['img'], out['img_rgb'])
+        np.testing.assert_array_equal(out['img'], expected['img'])
+        # The boxes were transformed once, as by RandomAffine alone.
+        assert len(out['gt_bboxes']) == len(expected['gt_bboxes']) == 1
+        np.testing.assert_array_equal(out['gt_bboxes'].numpy(),
+                                      expected['gt_bboxes'].numpy())
+        np.testing.assert_array_equal(out['gt_bboxes_labels'], [0])
+        assert out['img_shape'] == expected['img_shape']
+
+
+def test_paired_geometric_rgb_pass_sees_emptied_instances_only():
+    from mmdet.structures.bbox import HorizontalBoxes
+    from mmdet.structures.mask import BitmapMasks
+    seen = []
+
+    def inspect(results):
+        seen.append(dict(
+            present='gt_bboxes' in results,
+            got=results.get('gt_bboxes'),
+            boxes=results['gt_bboxes'],
+            labels=results['gt_bboxes_labels'],
+            masks=results['gt_masks']))
+        return results
+
+    results = boxes_pair()
+    results['gt_masks'] = BitmapMasks(
+        np.zeros((1, HEIGHT, WIDTH), np.uint8), HEIGHT, WIDTH)
+    results['gt_seg_map'] = seg_pattern()
+    geometric = build(dict(type='PairedGeometric', transforms=[inspect]),
+                      'mmdet')
+    out = geometric(results)
+    assert len(out['gt_bboxes']) == len(out['gt_masks']) == 1
+    ir_pass, rgb_pass = seen
+    assert ir_pass['present'] and len(ir_pass['boxes']) == 1
+    assert not rgb_pass['present'] and rgb_pass['got'] is None
+    assert isinstance(rgb_pass['boxes'], HorizontalBoxes)
+    assert rgb_pass['boxes'].tensor.shape == (0, 4)
+    assert rgb_pass['labels'].shape == (0, )
+    assert isinstance(rgb_pass['masks'], BitmapMasks)
+    assert len(rgb_pass['masks']) == 0
+
+    def reads_seg(results):
+        results['gt_seg_map']
+        return results
+
+    geometric = build(dict(type='PairedGeometric', transforms=[reads_seg]),
+                      'mmdet')
+    with pytest.raises(KeyError, match=r"transforms\[0\].*'gt_seg_map'"):
+        geometric(dict(same_pair(), gt_seg_map=seg_pattern()))
+
+
+def test_paired_geometric_random_crop_negative_crop_unchanged():
+    """Crops of mmdet RandomCrop without the box are still dropped once (IR
+    pass), not turned into an RGB-only drop by the emptied boxes."""
+    geometric = build(
+        dict(type='PairedGeometric',
+             transforms=[dict(type='RandomCrop', crop_size=(20, 20))]),
+        'mmdet')
+    kept = dropped = 0
+    for seed in range(20):
+        np.random.seed(seed)
+        out = geometric(boxes_pair())
+        if out is None:
+            dropped += 1
+            continue
+        kept += 1
+        assert out['img'].shape == (20, 20, 3)
+        np.testing.assert_array_equal(out['img'], out['img_rgb'])
+        assert len(out['gt_bboxes']) >= 1
+    assert kept and dropped
+
+
 # --------------------------------------------------- segmentation pipeline
 def test_seg_pipeline_aligned_pair_and_seg_map_once(tmp_path):
     root = str(tmp_path)

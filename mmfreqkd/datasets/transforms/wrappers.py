@@ -13,12 +13,13 @@ so a config has to list every key each wrapped transform reads or writes.
 The wrappers here rely on the same mechanism for shared randomness
 (:func:`mmcv.transforms.utils.cache_random_params`), but run the full
 results dict once (IR image and annotations) and a reduced dict without
-annotations for the RGB image.
+annotations (per-instance ones emptied on demand) for the RGB image.
 """
 import random
 from typing import Callable, Dict, List, Optional, Union
 
 import numpy as np
+import torch
 from mmcv.transforms import BaseTransform, Compose
 from mmcv.transforms.utils import cache_random_params
 from mmengine.registry import TRANSFORMS
@@ -28,36 +29,98 @@ Transform = Union[dict, Callable[[dict], Optional[dict]]]
 #: Results keys that hold annotations rather than image meta information.
 _ANNOTATION_PREFIX = 'gt_'
 _ANNOTATION_KEYS = ('proposals', 'proposals_scores')
+#: Per-instance annotations the RGB pass may see emptied (``value[:0]``).
+_INSTANCE_KEYS = ('gt_bboxes', 'gt_bboxes_labels', 'gt_ignore_flags',
+                  'gt_masks', 'gt_instances_ids', 'proposals',
+                  'proposals_scores')
 
 
 def _is_annotation_key(key: str) -> bool:
     return key.startswith(_ANNOTATION_PREFIX) or key in _ANNOTATION_KEYS
 
 
-def _keep_channel_axis(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+def _keep_channel_axis(before, after):
     """Restore the channel axis of a single-channel image.
 
     OpenCV returns ``(H, W)`` when given ``(H, W, 1)`` (resize, pad,
     colour ops), which would silently change the layout of a one-channel IR
-    image.
+    image. Images that are not numpy arrays (e.g. the PIL images between
+    mmpretrain ``NumpyToPIL`` and ``PILToNumpy``) are returned unchanged.
 
     Args:
-        before (np.ndarray): Image given to a transform.
-        after (np.ndarray): Image the transform returned.
+        before (np.ndarray | Any): Image given to a transform.
+        after (np.ndarray | Any): Image the transform returned.
 
     Returns:
-        np.ndarray: ``after``, ``(H, W, 1)`` if ``before`` was
+        np.ndarray | Any: ``after``, ``(H, W, 1)`` if ``before`` was
         ``(H, W, 1)`` and ``after`` is ``(H, W)``.
     """
-    if before.ndim == 3 and after.ndim == 2:
+    if (isinstance(before, np.ndarray) and isinstance(after, np.ndarray)
+            and before.ndim == 3 and after.ndim == 2):
         return after[..., None]
     return after
 
 
+def _check_numpy_image(image, wrapper: str, transform, what: str) -> None:
+    """Raise ``TypeError`` unless ``image`` is a numpy array."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(
+            f'{wrapper}: after {transform!r} the {what} image is a '
+            f'{type(image).__module__}.{type(image).__qualname__}, but '
+            f'{wrapper} needs numpy images at its output; end the wrapped '
+            'transforms with one returning a numpy array (e.g. mmpretrain '
+            'PILToNumpy after NumpyToPIL)')
+
+
 def _global_rng_state() -> tuple:
-    """Return a comparable snapshot of the numpy and Python global RNGs."""
+    """Return a snapshot of the numpy, Python and torch (CPU) global RNGs.
+
+    Compare two snapshots with :func:`_same_rng_state`.
+    """
     _, keys, pos, has_gauss, cached_gauss = np.random.get_state()
-    return (keys.tobytes(), pos, has_gauss, cached_gauss, random.getstate())
+    return (keys.tobytes(), pos, has_gauss, cached_gauss, random.getstate(),
+            torch.random.get_rng_state())
+
+
+def _same_rng_state(first: tuple, second: tuple) -> bool:
+    """Whether two :func:`_global_rng_state` snapshots are equal."""
+    return first[:-1] == second[:-1] and torch.equal(first[-1], second[-1])
+
+
+class _RGBView(dict):
+    """Results dict of the RGB pass of :class:`PairedGeometric`.
+
+    Annotation keys are absent (``in`` is ``False``, ``get`` returns the
+    default), so transforms that check for annotations skip them, e.g. mmdet
+    ``RandomCrop`` does not drop a crop without boxes. Transforms that index
+    per-instance annotations unconditionally (e.g. mmdet ``RandomAffine``
+    reads ``results['gt_bboxes']``) get an empty (zero-row) version of the
+    annotation of the IR results, ``value[:0]`` (boxes, labels, ignore
+    flags, masks, ...); other keys (e.g. ``gt_seg_map``) raise ``KeyError``.
+
+    Args:
+        view (dict): The keys of the RGB pass.
+        annotations (dict): The current IR results; their annotation keys
+            are looked up on a missing key.
+    """
+
+    def __init__(self, view: dict, annotations: dict) -> None:
+        super().__init__(view)
+        self._annotations = annotations
+
+    def __missing__(self, key):
+        if key not in _INSTANCE_KEYS or key not in self._annotations:
+            raise KeyError(key)
+        value = self._annotations[key]
+        if value is None:
+            return None
+        try:
+            empty = value[:0]
+        except Exception:  # not sliceable (a dict, a scalar, ...)
+            raise KeyError(key) from None
+        if empty is None or len(empty) != 0:
+            raise KeyError(key)
+        return empty
 
 
 @TRANSFORMS.register_module()
@@ -66,22 +129,36 @@ class PairedGeometric(BaseTransform):
 
     Each wrapped transform runs twice with shared random parameters: first on
     ``results`` (IR image in ``img``, annotations, meta information), then on
-    a view of ``results`` that holds the RGB image as ``img`` and no
-    annotation (keys starting with ``gt_``, ``proposals``; ``seg_fields`` is
-    emptied). Boxes, masks and segmentation maps are thus transformed exactly
-    once, the meta keys (``img_shape``, ``scale_factor``, ``flip``, ...) come
-    from the IR pass, and only the RGB image is kept from the RGB pass.
+    a view of ``results`` that holds the RGB image as ``img`` and the meta
+    keys but no annotation: keys starting with ``gt_`` and ``proposals`` are
+    absent (``key in results`` is ``False``, ``results.get(key)`` returns the
+    default) and ``seg_fields`` is emptied, so e.g. mmdet ``RandomCrop``
+    neither filters boxes nor drops the RGB crop. A transform that indexes a
+    per-instance annotation unconditionally (``gt_bboxes``,
+    ``gt_bboxes_labels``, ``gt_ignore_flags``, ``gt_masks``,
+    ``gt_instances_ids``, ``proposals``; e.g. mmdet ``RandomAffine``) gets
+    an empty (zero-row) copy of the IR one, ``value[:0]``; any other
+    annotation (e.g. ``gt_seg_map``) raises a ``KeyError`` naming the
+    transform. Boxes, masks and segmentation maps are thus transformed
+    exactly once, the meta keys (``img_shape``, ``scale_factor``, ``flip``,
+    ...) come from the IR pass, and only the RGB image is kept from the RGB
+    pass.
 
     Random parameters are shared through mmcv's
     :func:`~mmcv.transforms.utils.cache_random_params`: methods decorated with
     ``@cache_randomness`` return in the RGB pass what they returned in the IR
     pass. This covers, e.g., ``Resize``, ``RandomResize``, ``RandomFlip``,
-    ``RandomCrop`` and ``Pad`` of MMDetection, MMSegmentation and mmcv. A
-    transform that draws from numpy's or Python's global random generator
-    outside such a method (e.g. mmdet ``MinIoURandomCrop``) would give the
-    two images different geometry: it is detected (the RGB pass must not
-    draw any random number) and raises ``RuntimeError``, as does a
+    ``RandomCrop``, ``RandomAffine`` and ``Pad`` of MMDetection,
+    MMSegmentation and mmcv. A transform that draws from numpy's, Python's or
+    torch's (CPU) global random generator outside such a method (e.g. mmdet
+    ``MinIoURandomCrop``, mmpretrain ``torchvision/RandomResizedCrop``) would
+    give the two images different geometry: it is detected (the RGB pass
+    must not draw any random number) and raises ``RuntimeError``, as does a
     transform decorated with ``@avoid_cache_randomness``.
+
+    Intermediate images may be other than numpy arrays (e.g. PIL images
+    between mmpretrain ``NumpyToPIL`` and ``PILToNumpy``), but the last
+    wrapped transform must return numpy arrays, else ``TypeError``.
 
     Required keys: ``img`` (IR), ``img_rgb`` (RGB) of the same height and
     width, plus whatever the wrapped transforms require.
@@ -146,7 +223,7 @@ class PairedGeometric(BaseTransform):
 
         rgb_view = self._rgb_view(results)
         with cache_random_params(self.transforms):
-            for transform in self.transforms:
+            for index, transform in enumerate(self.transforms):
                 ir_before = results['img']
                 results = transform(results)
                 if results is None:
@@ -155,25 +232,43 @@ class PairedGeometric(BaseTransform):
 
                 rng_state = _global_rng_state()
                 rgb_before = rgb_view['img']
-                rgb_view = transform(rgb_view)
-                if _global_rng_state() != rng_state:
+                try:
+                    rgb_view = transform(_RGBView(rgb_view, results))
+                except KeyError as error:
+                    key = error.args[0] if error.args else None
+                    if not (isinstance(key, str) and _is_annotation_key(key)):
+                        raise
+                    raise KeyError(
+                        f'PairedGeometric: transforms[{index}] '
+                        f'({type(transform).__name__}) reads the annotation '
+                        f"'{key}' in the RGB pass, which has none (only "
+                        'per-instance annotations are given to it, emptied); '
+                        'it cannot be wrapped') from error
+                if not _same_rng_state(_global_rng_state(), rng_state):
                     raise RuntimeError(
                         f'PairedGeometric: {transform!r} draws random numbers '
-                        'outside methods decorated with @cache_randomness, '
-                        'so the RGB image cannot get the geometry of the IR '
-                        'image; it cannot be wrapped')
+                        '(numpy, Python or torch) outside methods decorated '
+                        'with @cache_randomness, so the RGB image cannot get '
+                        'the geometry of the IR image; it cannot be wrapped')
                 if rgb_view is None:
                     raise RuntimeError(
                         f'PairedGeometric: {transform!r} dropped the RGB '
                         'image but not the IR image')
                 rgb_view['img'] = _keep_channel_axis(rgb_before,
                                                      rgb_view['img'])
-                ir_size = results['img'].shape[:2]
-                rgb_size = rgb_view['img'].shape[:2]
-                if ir_size != rgb_size:
+                ir_image, rgb_image = results['img'], rgb_view['img']
+                if (isinstance(ir_image, np.ndarray)
+                        and isinstance(rgb_image, np.ndarray)
+                        and ir_image.shape[:2] != rgb_image.shape[:2]):
                     raise RuntimeError(
                         f'PairedGeometric: after {transform!r} the IR image '
-                        f'is {ir_size} but the RGB image is {rgb_size}')
+                        f'is {ir_image.shape[:2]} but the RGB image is '
+                        f'{rgb_image.shape[:2]}')
+        if len(self.transforms.transforms):
+            _check_numpy_image(results['img'], 'PairedGeometric', transform,
+                               'IR')
+            _check_numpy_image(rgb_view['img'], 'PairedGeometric',
+                               transform, 'RGB')
         results[self.rgb_key] = rgb_view['img']
         return results
 
@@ -238,6 +333,8 @@ class ApplyToModality(BaseTransform):
         if view is None:
             return None
         transformed = _keep_channel_axis(image, view['img'])
+        _check_numpy_image(transformed, 'ApplyToModality', self.transforms,
+                           self.modality)
         if transformed.shape[:2] != image.shape[:2]:
             raise RuntimeError(
                 f'ApplyToModality: {self.transforms!r} changed the '
