@@ -6,6 +6,9 @@ low-rank term: ``y = x W^T + b + (alpha / rank) * dropout(x) A^T B^T`` with
 zero, so an injected model computes exactly what it computed before. The
 base ``weight`` and ``bias`` keep their names, so pretrained weights load
 into an injected model unchanged, and adapter keys all contain ``lora_``.
+Each layer also saves its scale ``alpha / rank`` (``lora_scaling``), and
+loading adapters trained at another scale is an error: the same ``A`` and
+``B`` at another scale are another model.
 
 Typical use (FreqKD Stage 1, then Stage 2)::
 
@@ -17,7 +20,7 @@ Typical use (FreqKD Stage 1, then Stage 2)::
 """
 import math
 from collections import OrderedDict
-from typing import Dict, List, Mapping, Sequence, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -35,6 +38,14 @@ class LoRALinear(nn.Linear):
         alpha (float): The adapter output is scaled by ``alpha / rank``.
         dropout (float): Dropout on the adapter input (training only).
         device, dtype: As for ``nn.Linear``.
+
+    The scale is also a persistent 0-dim buffer ``lora_scaling`` (float32,
+    written as ``alpha / rank`` in every state dict whatever casts the
+    module went through). The forward uses ``alpha / rank`` itself; the
+    buffer records the scale in checkpoints, and loading a state dict whose
+    ``lora_scaling`` differs from this layer's scale raises an error (also
+    through a non-strict load, e.g. mmengine's ``load_checkpoint``), since
+    ``load_state_dict`` would otherwise overwrite the value silently.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
@@ -60,6 +71,10 @@ class LoRALinear(nn.Linear):
             torch.zeros(out_features, rank, device=device, dtype=dtype))
         self.lora_dropout = nn.Dropout(dropout) if dropout > 0 \
             else nn.Identity()
+        self.register_buffer(
+            'lora_scaling',
+            torch.tensor(alpha / rank, dtype=torch.float32, device=device),
+            persistent=True)
         nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
 
     @property
@@ -90,6 +105,37 @@ class LoRALinear(nn.Linear):
         layer.train(linear.training)
         return layer
 
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        """Save as ``nn.Linear`` does, with ``lora_scaling`` written as the
+        float32 value of ``alpha / rank`` (not the buffer, which ``.half()``
+        or ``.to(dtype)`` may have rounded)."""
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        key = prefix + 'lora_scaling'
+        if key in destination:
+            destination[key] = torch.tensor(
+                self.scaling, dtype=torch.float32,
+                device=self.lora_scaling.device)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
+                              strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        """Load as ``nn.Linear`` does after checking ``lora_scaling``.
+
+        Raises:
+            RuntimeError: When the state dict's ``lora_scaling`` differs
+                from this layer's ``alpha / rank``; the message names the
+                key and both values. Raised directly (not collected), so a
+                non-strict load refuses it too.
+        """
+        key = prefix + 'lora_scaling'
+        if key in state_dict:
+            problem = _scaling_mismatch(key, state_dict[key], self)
+            if problem:
+                raise RuntimeError(problem)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+
     def delta_weight(self) -> torch.Tensor:
         """(out, in) weight change ``(alpha / rank) * B @ A`` at scale 1."""
         return self.scaling * (self.lora_B @ self.lora_A)
@@ -113,6 +159,37 @@ class LoRALinear(nn.Linear):
     def extra_repr(self) -> str:
         return (f'{super().extra_repr()}, rank={self.rank}, '
                 f'alpha={self.alpha}')
+
+
+def _scaling_mismatch(key: str, value, layer: LoRALinear) -> Optional[str]:
+    """Why a saved ``lora_scaling`` does not fit a layer, or None.
+
+    The values are compared in float64 with a relative tolerance of twice
+    the machine epsilon of the saved tensor's dtype (float32 at least), so
+    a scale saved in half precision still matches its layer.
+
+    Args:
+        key (str): State-dict key of the saved value (named in the message).
+        value (Tensor): The saved ``lora_scaling``; anything but a
+            one-element floating-point tensor with data (not on ``meta``) is
+            left to the shape and type checks of ``load_state_dict``.
+        layer (LoRALinear): The layer loading it.
+
+    Returns:
+        str | None: The error message, naming the key and both scales.
+    """
+    if not isinstance(value, torch.Tensor) or value.numel() != 1 \
+            or not value.is_floating_point() or value.is_meta:
+        return None
+    saved = float(value.detach().reshape(()).double().cpu())
+    eps = max(torch.finfo(value.dtype).eps, torch.finfo(torch.float32).eps)
+    if math.isclose(saved, layer.scaling, rel_tol=2 * eps):
+        return None
+    return (f'{key}: the checkpoint\'s adapters were trained at scale '
+            f'alpha / rank = {saved:g}, this layer has {layer.scaling:g} '
+            f'(alpha={layer.alpha:g}, rank={layer.rank}). Loading them would '
+            'change what they compute; build the model with the LoRA alpha '
+            'and rank they were trained with.')
 
 
 def _matches(name: str, targets: Sequence[str]) -> bool:
@@ -149,17 +226,29 @@ def inject_lora(model: nn.Module,
         list[str]: Qualified names of the replaced layers.
 
     Raises:
-        ValueError: When no module matches, or a match is not an
-            ``nn.Linear`` or already has an adapter.
+        ValueError: When a target matches no module (the message names
+            every such target and the name suffixes of the model's
+            ``nn.Linear`` layers), or a match is not an ``nn.Linear`` or
+            already has an adapter.
     """
     targets = (target_modules, ) if isinstance(target_modules, str) \
         else tuple(target_modules)
-    matched = [(name, module) for name, module in model.named_modules()
-               if name and _matches(name, targets)]
-    if not matched:
+    modules = [(name, module) for name, module in model.named_modules()
+               if name]
+    matched = [(name, module) for name, module in modules
+               if _matches(name, targets)]
+    unmatched = [t for t in targets
+                 if not any(_matches(name, (t, )) for name, _ in modules)]
+    if unmatched or not targets:
+        suffixes = list(OrderedDict.fromkeys(
+            '.'.join(name.split('.')[-2:]) for name, module in modules
+            if isinstance(module, nn.Linear)))
         raise ValueError(
-            f'inject_lora: no module of {type(model).__name__} matches '
-            f'target_modules={list(targets)}')
+            f'inject_lora: target_modules {unmatched} match no module of '
+            f'{type(model).__name__} (target_modules={list(targets)}), so '
+            'those layers would get no adapter. The names of its nn.Linear '
+            f'layers end with {suffixes or "(none)"}; a target matches a '
+            "module whose name equals it or ends with '.' + target.")
     for name, module in matched:
         if isinstance(module, LoRALinear):
             raise ValueError(f'inject_lora: {name} already has a LoRA adapter')
@@ -230,7 +319,9 @@ def merge_lora(model: nn.Module, scale: float = 1.0) -> List[str]:
 
 
 def lora_state_dict(model: nn.Module) -> Dict[str, torch.Tensor]:
-    """The adapter tensors of a model (keys containing ``lora_``).
+    """The adapter tensors of a model (keys containing ``lora_``): ``lora_A``
+    and ``lora_B`` of every :class:`LoRALinear`, and its scale
+    ``lora_scaling`` (``alpha / rank``, checked on loading).
 
     Args:
         model (nn.Module): Model with injected adapters.
@@ -256,7 +347,9 @@ def load_lora_state_dict(model: nn.Module,
 
     Raises:
         KeyError: When adapter keys are missing or unexpected (named).
-        ValueError: When shapes differ (named).
+        ValueError: When shapes differ, or a ``lora_scaling`` differs from
+            the layer's ``alpha / rank`` (adapters trained at another scale);
+            the message names the keys and values.
     """
     own = {k: v for k, v in model.state_dict().items() if 'lora_' in k}
     missing = [k for k in own if k not in state_dict]
@@ -270,4 +363,13 @@ def load_lora_state_dict(model: nn.Module,
     if mismatched:
         raise ValueError('load_lora_state_dict: shape mismatch: '
                          + '; '.join(mismatched))
+    keys = {(name + '.' if name else '') + 'lora_scaling': module
+            for name, module in model.named_modules()
+            if isinstance(module, LoRALinear)}
+    scales = [_scaling_mismatch(key, state_dict[key], module)
+              for key, module in keys.items() if key in state_dict]
+    scales = [problem for problem in scales if problem]
+    if scales:
+        raise ValueError('load_lora_state_dict: adapter scale mismatch: '
+                         + ' | '.join(scales))
     model.load_state_dict(state_dict, strict=False)

@@ -150,6 +150,45 @@ def test_runner_loader_rejects_a_checkpoint_of_another_lora_rank(tmp_path):
         assert torch.equal(same.state_dict()[key], value), key
 
 
+def test_checkpoint_of_another_lora_alpha_is_refused(tmp_path):
+    """Adapters trained at alpha=4 compute another update at alpha=16 (same
+    rank, same shapes): the checkpoint keeps each layer's scale and every
+    loader refuses the mismatch, naming the layer and both scales."""
+    alpha4 = build_distiller(lora=dict(rank=4, alpha=4, dropout=0.0))
+    for _ in range(2):  # both LoRA factors become non-zero
+        train_one_step(alpha4, paired_batch(), lr=0.5)
+    state = alpha4.state_dict()
+    assert torch.equal(state['student.blocks.0.attn.qkv.lora_scaling'],
+                       torch.tensor(1.0))
+    path = str(tmp_path / 'alpha4.pth')
+    torch.save(dict(state_dict=state, meta=dict()), path)
+
+    alpha16 = build_distiller(lora=dict(rank=4, alpha=16, dropout=0.0))
+    expected = (r"student\.blocks\.0\.attn\.qkv\.lora_scaling: the "
+                r"checkpoint's adapters were trained at scale alpha / rank = "
+                r'1, this layer has 4 \(alpha=16, rank=4\)')
+    with pytest.raises(RuntimeError, match=expected):
+        alpha16.load_state_dict(state, strict=False)
+    with pytest.raises(RuntimeError, match=expected):
+        load_checkpoint(alpha16, path, map_location='cpu', strict=False,
+                        logger='silent')
+
+    # the same alpha loads and reproduces the outputs
+    same = build_distiller(lora=dict(rank=4, alpha=4, dropout=0.0))
+    same.student.load_state_dict(
+        {k: v for k, v in torch.nn.Module.state_dict(alpha4.student).items()
+         if '.lora_' not in k}, strict=False)
+    same.teacher.load_state_dict(alpha4.teacher.state_dict())
+    load_checkpoint(same, path, map_location='cpu', strict=False,
+                    logger='silent')
+    inputs = paired_batch(seed=1)
+    alpha4.eval()
+    same.eval()
+    with torch.no_grad():
+        for a, b in zip(alpha4(inputs), same(inputs)):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
 @pytest.mark.parametrize('change, error, match', [
     (dict(weight=float('inf')), ValueError,
      'weight must be a finite number >= 0, got inf'),

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
+from mmengine.runner import load_checkpoint
 
 from mmfreqkd.models.backbones import DINOv2ViT
 from mmfreqkd.models.lora import (LoRALinear, inject_lora,
@@ -58,7 +59,7 @@ def test_inject_keeps_output_and_base_names():
     keys = set(model.state_dict())
     assert base_keys <= keys
     assert keys - base_keys == {f'{n}.lora_{m}' for n in names
-                                for m in 'AB'}
+                                for m in ('A', 'B', 'scaling')}
     with torch.no_grad():
         after = model(x)  # lora_B is zero: unchanged
     for got, want in zip(after, before):
@@ -76,6 +77,23 @@ def test_inject_errors_name_the_problem():
         inject_lora(model, 'attn.qkv', rank=2)
     with pytest.raises(ValueError, match='no LoRA parameter'):
         mark_only_lora_trainable(backbone())
+
+
+def test_inject_refuses_a_target_that_matches_nothing():
+    """One misspelt (or Hugging Face style) target is an error even when the
+    others match: it would leave part of the model without adapters."""
+    model = backbone()
+    with pytest.raises(ValueError) as exc:
+        inject_lora(model, ('attention.qkv', 'mlp.fc1', 'mlp.fc2'))
+    message = str(exc.value)
+    assert "target_modules ['attention.qkv'] match no module" in message
+    assert "'attn.qkv'" in message  # the names that exist are offered
+    assert not any(isinstance(m, LoRALinear) for m in model.modules())
+    with pytest.raises(ValueError, match=r"\['attention\.qkv', 'mlp\.fc3'\] "
+                       'match no module'):
+        inject_lora(model, ('attention.qkv', 'mlp.fc1', 'mlp.fc3'))
+    assert inject_lora(model, TARGETS) == [
+        f'blocks.{i}.{t}' for i in range(2) for t in TARGETS]
 
 
 @pytest.mark.parametrize('key, value', [('rank', 0), ('rank', 2.5),
@@ -195,3 +213,71 @@ def test_lora_linear_gradients_match_the_formula():
     out.backward(grad)
     for got, want in zip(fused, (x_ref.grad, a_ref.grad, b_ref.grad)):
         torch.testing.assert_close(got, want)
+
+
+def test_adapters_of_another_alpha_are_refused(tmp_path):
+    """The same A and B at another alpha / rank are another model: the
+    scale is saved with the adapters and a mismatch is an error naming the
+    layer and both scales, through every loader."""
+    model = backbone()
+    inject_lora(model, TARGETS, rank=4, alpha=4)
+    randomize_adapters_(model)
+    saved = lora_state_dict(model)
+    assert saved['blocks.0.attn.qkv.lora_scaling'].dtype == torch.float32
+    torch.testing.assert_close(saved['blocks.1.mlp.fc2.lora_scaling'],
+                               torch.tensor(1.0), rtol=0, atol=0)
+
+    other = backbone()
+    inject_lora(other, TARGETS, rank=4, alpha=16)
+    before = {k: v.clone() for k, v in other.state_dict().items()}
+    with pytest.raises(ValueError) as exc:
+        load_lora_state_dict(other, saved)
+    message = str(exc.value)
+    assert ('blocks.0.attn.qkv.lora_scaling: the checkpoint\'s adapters '
+            'were trained at scale alpha / rank = 1, this layer has 4 '
+            '(alpha=16, rank=4)') in message
+    assert 'blocks.1.mlp.fc2.lora_scaling' in message
+    for key, value in other.state_dict().items():  # nothing was loaded
+        assert torch.equal(value, before[key]), key
+
+    # a plain load_state_dict, strict or not, and mmengine's non-strict
+    # checkpoint loader (load_from, resume) refuse it too
+    for strict in (True, False):
+        with pytest.raises(RuntimeError, match=r'blocks\.0\.attn\.qkv\.'
+                           r'lora_scaling: .* scale alpha / rank = 1, this '
+                           r'layer has 4 \(alpha=16, rank=4\)'):
+            other.load_state_dict(model.state_dict(), strict=strict)
+    path = str(tmp_path / 'alpha4.pth')
+    torch.save(dict(state_dict=model.state_dict()), path)
+    with pytest.raises(RuntimeError, match=r'lora_scaling: .*\(alpha=16'):
+        load_checkpoint(other, path, map_location='cpu', strict=False,
+                        logger='silent')
+
+    # the same alpha loads and computes the same outputs
+    same = backbone()
+    inject_lora(same, TARGETS, rank=4, alpha=4)
+    load_checkpoint(same, path, map_location='cpu', strict=False,
+                    logger='silent')
+    x = torch.randn(1, 3, 28, 28)
+    with torch.no_grad():
+        for got, want in zip(same(x), model(x)):
+            torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+
+def test_adapter_scale_survives_precision_casts():
+    """The saved scale is alpha / rank in float32 whatever casts the layer
+    went through, and a scale saved in half precision still matches."""
+    layer = LoRALinear(6, 5, rank=3, alpha=1.0)
+    exact = torch.tensor(1 / 3, dtype=torch.float32)
+    layer.half().float()  # the buffer is now rounded to half precision
+    state = layer.state_dict()
+    assert torch.equal(state['lora_scaling'], exact)
+    assert 'lora_scaling' in dict(layer.named_buffers())
+
+    fresh = LoRALinear(6, 5, rank=3, alpha=1.0)
+    fresh.load_state_dict(state)
+    for dtype in (torch.float16, torch.bfloat16, torch.float64):
+        fresh.load_state_dict({k: v.to(dtype) for k, v in state.items()})
+    with pytest.raises(RuntimeError, match=r'lora_scaling: .* scale '
+                       r'alpha / rank = 0\.333333, this layer has 0\.34'):
+        LoRALinear(6, 5, rank=3, alpha=1.02).load_state_dict(state)
