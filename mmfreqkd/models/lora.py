@@ -18,13 +18,19 @@ Typical use (FreqKD Stage 1, then Stage 2)::
     ...  # train; save lora_state_dict(model)
     merge_lora(model, scale=0.5)  # plain nn.Linear layers again
 """
+import logging
 import math
 from collections import OrderedDict
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 import torch.nn.functional as F
+
+
+#: State-dict name of the saved adapter scale (see :class:`LoRALinear`).
+SCALE_KEY = 'lora_scaling'
 
 
 class LoRALinear(nn.Linear):
@@ -72,7 +78,7 @@ class LoRALinear(nn.Linear):
         self.lora_dropout = nn.Dropout(dropout) if dropout > 0 \
             else nn.Identity()
         self.register_buffer(
-            'lora_scaling',
+            SCALE_KEY,
             torch.tensor(alpha / rank, dtype=torch.float32, device=device),
             persistent=True)
         nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
@@ -110,7 +116,7 @@ class LoRALinear(nn.Linear):
         float32 value of ``alpha / rank`` (not the buffer, which ``.half()``
         or ``.to(dtype)`` may have rounded)."""
         super()._save_to_state_dict(destination, prefix, keep_vars)
-        key = prefix + 'lora_scaling'
+        key = prefix + SCALE_KEY
         if key in destination:
             destination[key] = torch.tensor(
                 self.scaling, dtype=torch.float32,
@@ -127,7 +133,7 @@ class LoRALinear(nn.Linear):
                 key and both values. Raised directly (not collected), so a
                 non-strict load refuses it too.
         """
-        key = prefix + 'lora_scaling'
+        key = prefix + SCALE_KEY
         if key in state_dict:
             problem = _scaling_mismatch(key, state_dict[key], self)
             if problem:
@@ -190,6 +196,29 @@ def _scaling_mismatch(key: str, value, layer: LoRALinear) -> Optional[str]:
             f'(alpha={layer.alpha:g}, rank={layer.rank}). Loading them would '
             'change what they compute; build the model with the LoRA alpha '
             'and rank they were trained with.')
+
+
+def split_unsaved_scales(missing: Sequence[str]) -> tuple:
+    """Separate missing ``lora_scaling`` keys from other missing keys.
+
+    Checkpoints written before the adapters saved their scale lack these
+    keys; they still load, with a warning that the scale is unchecked.
+
+    Args:
+        missing (Sequence[str]): Missing state-dict keys.
+
+    Returns:
+        tuple[list[str], list[str]]: The other missing keys, and the
+        missing scale keys (a warning was logged when any).
+    """
+    scales = [k for k in missing if k.rsplit('.', 1)[-1] == SCALE_KEY]
+    if scales:
+        print_log(
+            f'The checkpoint has no saved LoRA scale ({len(scales)} adapters, '
+            f'e.g. {scales[0]}; written before scales were saved): it is '
+            'loaded, but whether it was trained with this alpha and rank '
+            'cannot be checked', logger='current', level=logging.WARNING)
+    return [k for k in missing if k not in scales], scales
 
 
 def _matches(name: str, targets: Sequence[str]) -> bool:
@@ -352,18 +381,20 @@ def load_lora_state_dict(model: nn.Module,
             the message names the keys and values.
     """
     own = {k: v for k, v in model.state_dict().items() if 'lora_' in k}
-    missing = [k for k in own if k not in state_dict]
+    missing, _ = split_unsaved_scales(
+        [k for k in own if k not in state_dict])
     unexpected = [k for k in state_dict if k not in own]
     if missing or unexpected:
         raise KeyError(f'load_lora_state_dict: missing keys '
                        f'{missing or "none"}; unexpected keys '
                        f'{unexpected or "none"}')
     mismatched = [f'{k}: {tuple(state_dict[k].shape)} vs {tuple(v.shape)}'
-                  for k, v in own.items() if state_dict[k].shape != v.shape]
+                  for k, v in own.items()
+                  if k in state_dict and state_dict[k].shape != v.shape]
     if mismatched:
         raise ValueError('load_lora_state_dict: shape mismatch: '
                          + '; '.join(mismatched))
-    keys = {(name + '.' if name else '') + 'lora_scaling': module
+    keys = {(name + '.' if name else '') + SCALE_KEY: module
             for name, module in model.named_modules()
             if isinstance(module, LoRALinear)}
     scales = [_scaling_mismatch(key, state_dict[key], module)

@@ -1,5 +1,7 @@
 """FreqKDDistiller: what trains, what is saved, what is exported."""
 import copy
+import logging
+from unittest import mock
 
 import pytest
 import torch
@@ -8,6 +10,7 @@ from mmengine.registry import MODELS, DefaultScope
 from mmengine.runner import load_checkpoint, load_state_dict
 
 import mmfreqkd  # noqa: F401
+from mmfreqkd.models import lora
 from mmfreqkd.models.lora import LoRALinear
 from tiny_distiller import TINY_ARCH, tiny_vit
 
@@ -187,6 +190,30 @@ def test_checkpoint_of_another_lora_alpha_is_refused(tmp_path):
     with torch.no_grad():
         for a, b in zip(alpha4(inputs), same(inputs)):
             torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_checkpoint_without_saved_lora_scales_loads_with_a_warning():
+    """Checkpoints written before the adapters saved their scale still
+    load (strictly too), with a warning that the scale is unchecked."""
+    trained = build_distiller(lora=dict(rank=4, alpha=4, dropout=0.0))
+    train_one_step(trained, paired_batch(), lr=0.5)
+    old_style = {k: v for k, v in trained.state_dict().items()
+                 if not k.endswith('.lora_scaling')}
+    fresh = build_distiller(lora=dict(rank=4, alpha=4, dropout=0.0))
+    with mock.patch.object(lora, 'print_log') as log:
+        result = fresh.load_state_dict(old_style, strict=True)
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    (message, ), options = log.call_args
+    adapters = sum(isinstance(m, LoRALinear) for m in fresh.modules())
+    assert f'no saved LoRA scale ({adapters} adapters' in message
+    assert 'cannot be checked' in message
+    assert options['level'] == logging.WARNING
+    key = 'student.blocks.0.attn.qkv.lora_B'
+    assert torch.equal(fresh.state_dict()[key], trained.state_dict()[key])
+    # other missing adapter tensors are still an error
+    del old_style[key]
+    with pytest.raises(RuntimeError, match=f"Missing trained keys: .*{key}"):
+        fresh.load_state_dict(old_style, strict=False)
 
 
 @pytest.mark.parametrize('change, error, match', [

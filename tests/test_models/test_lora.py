@@ -215,6 +215,23 @@ def test_lora_linear_gradients_match_the_formula():
         torch.testing.assert_close(got, want)
 
 
+def test_adapter_files_without_saved_scales_still_load():
+    model = backbone()
+    inject_lora(model, TARGETS, rank=4, alpha=4)
+    randomize_adapters_(model)
+    old_style = {k: v for k, v in lora_state_dict(model).items()
+                 if not k.endswith('.lora_scaling')}
+    other = backbone()
+    inject_lora(other, TARGETS, rank=4, alpha=4)
+    load_lora_state_dict(other, old_style)
+    for key, value in old_style.items():
+        assert torch.equal(other.state_dict()[key], value), key
+    del old_style['blocks.0.attn.qkv.lora_A']
+    with pytest.raises(KeyError, match=r"missing keys \['blocks\.0\.attn"
+                       r"\.qkv\.lora_A'\]"):
+        load_lora_state_dict(other, old_style)
+
+
 def test_adapters_of_another_alpha_are_refused(tmp_path):
     """The same A and B at another alpha / rank are another model: the
     scale is saved with the adapters and a mismatch is an error naming the

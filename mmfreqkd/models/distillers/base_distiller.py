@@ -14,7 +14,8 @@ from mmengine.model.weight_init import PretrainedInit
 from mmengine.registry import MODELS
 from mmengine.runner import CheckpointLoader
 
-from ..lora import inject_lora, mark_only_lora_trainable, merge_lora
+from ..lora import (inject_lora, mark_only_lora_trainable, merge_lora,
+                    split_unsaved_scales)
 from ..precision import autocast_disabled
 
 TEACHER_DTYPES = ('auto', 'bfloat16', 'float16', 'float32')
@@ -347,7 +348,8 @@ class BaseDistiller(BaseModel):
     def _check_loaded_keys(module, incompatible_keys):
         untrained = set(module._untrained_keys())
         missing = incompatible_keys.missing_keys
-        missing[:] = [k for k in missing if k not in untrained]
+        missing[:], _ = split_unsaved_scales(
+            [k for k in missing if k not in untrained])
         trained_missing = [
             k for k in missing if 'num_batches_tracked' not in k
         ]
