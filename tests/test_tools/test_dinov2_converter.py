@@ -132,3 +132,25 @@ def test_incomplete_or_foreign_checkpoints_are_refused(tmp_path, edit, error,
         assert name in str(raised.value)
     assert str(src) in str(raised.value)
     assert not dst.exists()
+
+
+def test_patch_sizes_other_than_14_convert(tmp_path):
+    """The completeness check does not assume the 518-pixel default grid."""
+    model = DINOv2ViT(ARCH, img_size=64, patch_size=16)
+    src = tmp_path / 'patch16.pth'
+    torch.save(model.state_dict(), src)
+    saved = load_tool().main([str(src), str(tmp_path / 'out.pth'),
+                              '--layout', 'timm'])
+    assert saved['meta']['arch']['patch_size'] == 16
+    assert sorted(saved['state_dict']) == sorted(model.state_dict())
+
+
+def test_pos_embed_of_another_width_is_refused(tmp_path):
+    """pos_embed may have any number of grid entries, not other channels."""
+    ours = random_state_dict()  # this package's layout, with registers
+    ours['pos_embed'] = torch.zeros(1, 16, 48)
+    src = tmp_path / 'wide_pos_embed.pth'
+    torch.save(ours, src)
+    with pytest.raises(ValueError,
+                       match=r'pos_embed: \(1, 16, 48\) vs \(1, 1, 32\)'):
+        load_tool().main([str(src), str(tmp_path / 'out.pth')])

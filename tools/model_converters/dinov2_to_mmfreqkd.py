@@ -60,8 +60,8 @@ def check_complete(converted: dict, arch: dict, src: str) -> None:
     """Refuse to write a state dict that is not a whole :class:`DINOv2ViT`.
 
     The model its shapes describe is built on the meta device (no memory)
-    and its keys and shapes are compared; ``pos_embed`` may have any length
-    (models resample it to their grid).
+    and its keys and shapes are compared; ``pos_embed`` may have any number
+    of grid entries (models resample it to their grid).
 
     Args:
         converted (dict): The converted state dict.
@@ -80,6 +80,7 @@ def check_complete(converted: dict, arch: dict, src: str) -> None:
                 num_heads=1,  # no tensor depends on it
                 feedforward_channels=arch['feedforward_channels'],
                 ffn_type=arch['ffn_type']),
+            img_size=arch['patch_size'],  # any grid: see pos_embed below
             patch_size=arch['patch_size'],
             in_channels=arch['in_channels'],
             num_register_tokens=arch['num_register_tokens'])
@@ -91,10 +92,14 @@ def check_complete(converted: dict, arch: dict, src: str) -> None:
             f'{src} does not convert to a whole DINOv2ViT of its own shapes '
             f'{arch}: missing keys {missing or "none"}; unexpected keys '
             f'{unexpected or "none"}. Check --layout and --prefix.')
+
+    def compared(key, shape):  # pos_embed: any number of grid entries
+        return shape[:1] + shape[2:] if key == 'pos_embed' else shape
+
     mismatched = [
         f'{key}: {tuple(converted[key].shape)} vs {tuple(value.shape)}'
-        for key, value in expected.items()
-        if key != 'pos_embed' and converted[key].shape != value.shape
+        for key, value in expected.items() if compared(
+            key, converted[key].shape) != compared(key, value.shape)
     ]
     if mismatched:
         raise ValueError(f'{src}: tensor shapes do not fit one DINOv2ViT: '
