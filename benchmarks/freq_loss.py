@@ -310,7 +310,7 @@ def main(argv=None) -> dict:
     methods = make_methods()
     differences = check_agreement(methods, pairs)
 
-    info = machine_info(device.type)
+    info = machine_info(device)
     print(f'\n{args.layers} layer pairs of {shape}, {device}, '
           f'threads {info["threads"] or "-"}, median of {args.repeats} '
           'interleaved rounds, forward + backward, load average '

@@ -3,15 +3,17 @@ and, with ``--json``, a file holding the whole report."""
 import json
 import os
 import platform
+from typing import Union
 
 import torch
 
 
-def machine_info(device: str) -> dict:
+def machine_info(device: Union[str, torch.device]) -> dict:
     """Processor, threads, versions and load average of this machine.
 
     Args:
-        device (str): ``'cpu'`` or ``'cuda'``, the device benchmarked.
+        device (str | torch.device): The device benchmarked, e.g. ``'cpu'``
+            or ``'cuda:1'`` (its GPU is named).
 
     Returns:
         dict: ``device``, ``torch``, ``python``, ``platform``, ``threads``
@@ -19,12 +21,14 @@ def machine_info(device: str) -> dict:
         and ``load_average_before`` (1, 5 and 15 minutes); callers add
         ``load_average_after`` when done.
     """
+    device = torch.device(device)
     info = dict(
-        device=device, torch=torch.__version__,
+        device=str(device), torch=torch.__version__,
         python=platform.python_version(), platform=platform.platform(),
-        threads=torch.get_num_threads() if device == 'cpu' else None,
+        threads=torch.get_num_threads() if device.type == 'cpu' else None,
         cpu_count=os.cpu_count(),
-        gpu=torch.cuda.get_device_name() if device == 'cuda' else None,
+        gpu=torch.cuda.get_device_name(device)
+        if device.type == 'cuda' else None,
         load_average_before=list(os.getloadavg()))
     try:
         with open('/proc/cpuinfo') as cpuinfo:

@@ -515,7 +515,7 @@ def add_ratios(results: list) -> None:
 
 def machine_info(device: torch.device, args) -> dict:
     """:func:`reports.machine_info`, with the GPU's peak rate for MFU."""
-    info = common_machine_info(device.type)
+    info = common_machine_info(device)
     if device.type == 'cuda':
         info['peak_bf16_tflops'] = peak_tflops(device, args.peak_tflops)
     return info
@@ -528,7 +528,8 @@ def print_table(results: list, info: dict, args) -> None:
     print(f'\n{where}; input {width}x{height}, batch {args.batch}, '
           f'median of {args.repeats} steps after {args.warmup} warm-up; '
           f'amp={args.amp}, teacher_dtype={args.teacher_dtype}')
-    memory = 'peak MiB' if info['device'] == 'cuda' else 'step RSS MiB'
+    memory = ('peak MiB' if info['device'].startswith('cuda') else
+              'step RSS MiB')
     print(f'| model | impl. | ms / step | images/s | x naive | CPU ms | '
           f'CPU-time x naive | {memory} | memory x naive | TFLOP/s | MFU | '
           'loss rel. diff |')
