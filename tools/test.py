@@ -35,8 +35,10 @@ def parse_args(argv=None):
         '--show', action='store_true', help='show the predictions')
     parser.add_argument(
         '--show-dir',
-        help='save images with the predictions drawn into this directory '
-        '(inside the work dir), for tasks with a visualization hook')
+        help='save images with the predictions drawn into this directory, '
+        'for tasks with a visualization hook (MMDetection and MMPretrain: '
+        'inside the run folder of the work dir; MMSegmentation: relative to '
+        'the current directory, as with its own test.py)')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='seconds per shown image')
     add_runner_arguments(parser)
@@ -83,7 +85,8 @@ def enable_visualization(cfg, args):
 def build_runner_from_args(args):
     cfg = load_run_config(args.config, args.cfg_options, args.work_dir,
                           args.launcher)
-    if not osp.isfile(args.checkpoint):
+    if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
+        # URLs (http, s3, openmmlab, ...) are mmengine's to resolve
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:

@@ -1,4 +1,5 @@
 """Loading configs for the command-line tools, with checked overrides."""
+import ast
 import os.path as osp
 from typing import Any, Dict, Optional
 
@@ -11,12 +12,19 @@ def _check_key_exists(cfg: Config, dotted_key: str) -> None:
     """Raise ``KeyError`` when ``dotted_key`` does not name an existing entry.
 
     Integer parts index lists (``train_dataloader.dataset.pipeline.2.scale``),
-    as in :meth:`mmengine.config.Config.merge_from_dict`.
+    as in :meth:`mmengine.config.Config.merge_from_dict`, which cannot index
+    into tuples: their items are refused here with a clear message.
     """
     node: Any = cfg._cfg_dict if isinstance(cfg, Config) else cfg
     walked = []
     for part in dotted_key.split('.'):
-        if isinstance(node, (list, tuple)) and part.isdigit():
+        if isinstance(node, tuple) and part.isdigit():
+            raise KeyError(
+                f'--cfg-options key {dotted_key!r}: '
+                f'{".".join(walked)} is a tuple, whose items cannot be set '
+                'one by one; set the whole value instead, e.g. '
+                f'{".".join(walked)}="{tuple(node)}"')
+        if isinstance(node, list) and part.isdigit():
             found = int(part) < len(node)
             node = node[int(part)] if found else None
         elif isinstance(node, dict):
@@ -31,6 +39,47 @@ def _check_key_exists(cfg: Config, dotted_key: str) -> None:
                 f'config: {part!r} is not found under {where}. Write a config '
                 'that inherits from this one to add new keys.')
         walked.append(part)
+
+
+def _syntax_error_in(path: str, seen: Optional[set] = None
+                     ) -> Optional[SyntaxError]:
+    """The syntax error of a config file or of one of its local
+    ``_base_`` files, with the file named, or None.
+
+    Args:
+        path (str): Config file path.
+        seen (set, optional): Files already parsed (inheritance cycles).
+
+    Returns:
+        SyntaxError | None: The first error found, its ``filename`` set.
+    """
+    seen = set() if seen is None else seen
+    path = osp.abspath(path)
+    if path in seen or not osp.isfile(path):
+        return None
+    seen.add(path)
+    with open(path, encoding='utf-8') as file:
+        source = file.read()
+    try:
+        tree = ast.parse(source, filename=path)
+    except SyntaxError as error:
+        return error
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(target, ast.Name) and target.id == '_base_'
+                for target in node.targets):
+            try:
+                bases = ast.literal_eval(node.value)
+            except ValueError:
+                return None
+            for base in [bases] if isinstance(bases, str) else bases:
+                if '::' in base:  # a package's config (mmdet::...)
+                    continue
+                error = _syntax_error_in(
+                    osp.join(osp.dirname(path), base), seen)
+                if error is not None:
+                    return error
+    return None
 
 
 def load_config(path: str,
@@ -51,7 +100,14 @@ def load_config(path: str,
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file not found: {path}')
-    cfg = Config.fromfile(path)
+    try:
+        cfg = Config.fromfile(path)
+    except SyntaxError as error:
+        # mmengine parses without a file name: find the file at fault
+        culprit = _syntax_error_in(path)
+        if culprit is None:
+            raise
+        raise culprit from error
     if cfg_options:
         for key in cfg_options:
             _check_key_exists(cfg, key)

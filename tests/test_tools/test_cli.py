@@ -92,6 +92,38 @@ def test_test_tool_missing_checkpoint(tmp_path, capsys):
     assert absent in last_error_line(capsys)
 
 
+@pytest.mark.parametrize('url', ['https://example.com/x.pth',
+                                 's3://bucket/x.pth'])
+def test_test_tool_leaves_checkpoint_urls_to_mmengine(tmp_path, capsys, url):
+    """A URL is not a missing file: the tool goes on to build the runner
+    (and fails on the tiny config's unknown model, not on the URL)."""
+    with pytest.raises(SystemExit):
+        test_tool.main([write_config(tmp_path), url])
+    line = last_error_line(capsys)
+    assert line.startswith('error: KeyError') and 'NoSuchModel' in line
+
+
+def test_tuple_items_cannot_be_set_one_by_one():
+    from mmfreqkd.utils import load_config
+    config = osp.join(REPO_ROOT, 'configs', 'freqkd',
+                      'quickstart_kaist_vits.py')
+    with pytest.raises(KeyError) as exc:
+        load_config(config, {'model.teacher.out_indices.0': 5})
+    message = str(exc.value)
+    assert 'model.teacher.out_indices is a tuple' in message
+    assert 'model.teacher.out_indices="(3, 7, 11)"' in message
+
+
+def test_syntax_error_in_a_base_config_names_the_file(tmp_path, capsys):
+    (tmp_path / 'broken_base.py').write_text('x = 1\ny = dict(\n')
+    (tmp_path / 'child.py').write_text("_base_ = ['./broken_base.py']\n")
+    with pytest.raises(SystemExit):
+        train_tool.main([str(tmp_path / 'child.py')])
+    line = last_error_line(capsys)
+    assert line.startswith('error: SyntaxError')
+    assert 'broken_base.py, line 2' in line
+
+
 def test_export_needs_a_stage1_config(tmp_path, capsys):
     export_tool = load_tool('tools/model_converters/export_student.py')
     config = osp.join(REPO_ROOT, 'configs', 'transfer',
