@@ -7,4 +7,6 @@ default_scope = 'mmpretrain'
 visualizer = dict(
     type='UniversalVisualizer', vis_backends={{_base_.vis_backends}})
 default_hooks = dict(
-    checkpoint=dict(save_best='accuracy/top1', rule='greater'))
+    checkpoint=dict(save_best='accuracy/top1', rule='greater'),
+    # off in training; tools/test.py --show/--show-dir switch it on
+    visualization=dict(type='VisualizationHook', enable=False))

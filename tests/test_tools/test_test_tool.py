@@ -78,11 +78,13 @@ def test_show_dir_turns_on_the_downstream_hook(tmp_path, name, folder_key):
         assert cfg.visualizer['save_dir'] == str(tmp_path / 'vis')
 
 
-def test_show_dir_enables_the_mmpretrain_hook(tmp_path):
-    cfg = Config(
-        dict(
-            default_scope='mmpretrain',
-            default_hooks=dict(visualization=dict(type='VisualizationHook'))))
+@pytest.mark.parametrize('name', ['cifar100_figkd.py',
+                                  'flir_crops_rgb_teacher.py'])
+def test_show_dir_enables_the_mmpretrain_hook(tmp_path, name):
+    cfg = load_run_config(
+        osp.join(REPO_ROOT, 'configs', 'figkd', name), None,
+        str(tmp_path / 'work'), 'none')
+    assert cfg.default_hooks.visualization['enable'] is False  # training
     test_tool.enable_visualization(cfg, show_dir_args(tmp_path))
     hook = cfg.default_hooks.visualization
     assert hook['enable'] is True and 'draw' not in hook
