@@ -13,6 +13,9 @@
 set -euo pipefail
 
 PYTHON=${PYTHON:-python3}
+# an absolute path: py() below runs it from /
+PYTHON_PATH=$(command -v "$PYTHON") || { echo "[install] no interpreter '$PYTHON'" >&2; exit 1; }
+case "$PYTHON_PATH" in /*) PYTHON=$PYTHON_PATH ;; *) PYTHON=$(cd "$(dirname "$PYTHON_PATH")" && pwd)/$(basename "$PYTHON_PATH") ;; esac
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE_DIR=${MMFREQKD_CACHE:-$HOME/.cache/mmfreqkd}
 
@@ -131,10 +134,12 @@ ensure "mmdet==$MMDET_VERSION" "mmsegmentation==$MMSEG_VERSION" "mmpretrain==$MM
 if py - "$REPO_ROOT" <<'PY' 2>/dev/null
 import json, os, sys
 from importlib.metadata import distribution
+from urllib.parse import unquote, urlparse
 url = json.loads(distribution('mmfreqkd').read_text('direct_url.json') or '{}')
 editable = url.get('dir_info', {}).get('editable', False)
-here = 'file://' + os.path.abspath(sys.argv[1])
-sys.exit(0 if editable and url.get('url') == here else 1)
+# pip writes the path percent-encoded (a space as %20)
+installed = unquote(urlparse(url.get('url', '')).path)
+sys.exit(0 if editable and installed == os.path.abspath(sys.argv[1]) else 1)
 PY
 then
     log "already installed: mmfreqkd (editable, $REPO_ROOT)"
