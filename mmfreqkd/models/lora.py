@@ -8,7 +8,8 @@ base ``weight`` and ``bias`` keep their names, so pretrained weights load
 into an injected model unchanged, and adapter keys all contain ``lora_``.
 Each layer also saves its scale ``alpha / rank`` (``lora_scaling``), and
 loading adapters trained at another scale is an error: the same ``A`` and
-``B`` at another scale are another model.
+``B`` at another scale are another model. Checkpoints written before the
+scale was saved load with a warning (:func:`split_unsaved_scales`).
 
 Typical use (FreqKD Stage 1, then Stage 2)::
 
@@ -25,8 +26,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import print_log
 import torch.nn.functional as F
+from mmengine.logging import print_log
 
 
 #: State-dict name of the saved adapter scale (see :class:`LoRALinear`).
