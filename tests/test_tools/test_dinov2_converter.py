@@ -117,7 +117,7 @@ def test_converts_a_safetensors_hf_file_with_forced_layout(tmp_path, capsys):
     (lambda sd: sd.update({'some_head.weight': torch.zeros(3)}), KeyError,
      ["missing keys none; unexpected keys ['some_head.weight']"]),
     (lambda sd: sd.update({'blocks.1.mlp.fc2.bias': torch.zeros(31)}),
-     ValueError, ['blocks.1.mlp.fc2.bias: (31,) vs (32,)']),
+     ValueError, ['blocks.1.mlp.fc2.bias: checkpoint (31,) vs model (32,)']),
 ])
 def test_incomplete_or_foreign_checkpoints_are_refused(tmp_path, edit, error,
                                                        names):
@@ -152,5 +152,6 @@ def test_pos_embed_of_another_width_is_refused(tmp_path):
     src = tmp_path / 'wide_pos_embed.pth'
     torch.save(ours, src)
     with pytest.raises(ValueError,
-                       match=r'pos_embed: \(1, 16, 48\) vs \(1, 1, 32\)'):
+                       match=r'pos_embed: checkpoint \(1, 16, 48\) vs model '
+                       r'\(1, 16, 32\)'):
         load_tool().main([str(src), str(tmp_path / 'out.pth')])

@@ -23,8 +23,8 @@ from typing import List, Optional
 import torch
 
 from mmfreqkd.models.backbones.dinov2_checkpoint import (
-    LAYOUTS, convert_dinov2_state_dict, infer_arch, load_checkpoint_file,
-    unwrap_state_dict)
+    LAYOUTS, check_converted_state_dict, convert_dinov2_state_dict,
+    infer_arch, load_checkpoint_file, unwrap_state_dict)
 from mmfreqkd.models.backbones.dinov2_vit import ARCH_SETTINGS, DINOv2ViT
 
 
@@ -59,9 +59,10 @@ def arch_name(arch: dict) -> Optional[str]:
 def check_complete(converted: dict, arch: dict, src: str) -> None:
     """Refuse to write a state dict that is not a whole :class:`DINOv2ViT`.
 
-    The model its shapes describe is built on the meta device (no memory)
-    and its keys and shapes are compared; ``pos_embed`` may have any number
-    of grid entries (models resample it to their grid).
+    The model its shapes describe is built on the meta device (no memory),
+    with a 1 x N patch grid holding the N ``pos_embed`` entries of the file
+    (models resample them to their grid), and
+    :func:`check_converted_state_dict` compares keys and shapes.
 
     Args:
         converted (dict): The converted state dict.
@@ -72,6 +73,7 @@ def check_complete(converted: dict, arch: dict, src: str) -> None:
         KeyError: If keys are missing or unexpected (all named).
         ValueError: If shapes differ (all named).
     """
+    patch = arch['patch_size']
     with torch.device('meta'):
         model = DINOv2ViT(
             arch=dict(
@@ -80,30 +82,15 @@ def check_complete(converted: dict, arch: dict, src: str) -> None:
                 num_heads=1,  # no tensor depends on it
                 feedforward_channels=arch['feedforward_channels'],
                 ffn_type=arch['ffn_type']),
-            img_size=arch['patch_size'],  # any grid: see pos_embed below
-            patch_size=arch['patch_size'],
+            img_size=(patch, patch * arch['pos_embed_length']),
+            patch_size=patch,
             in_channels=arch['in_channels'],
             num_register_tokens=arch['num_register_tokens'])
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(converted))
-    unexpected = sorted(set(converted) - set(expected))
-    if missing or unexpected:
-        raise KeyError(
-            f'{src} does not convert to a whole DINOv2ViT of its own shapes '
-            f'{arch}: missing keys {missing or "none"}; unexpected keys '
-            f'{unexpected or "none"}. Check --layout and --prefix.')
-
-    def compared(key, shape):  # pos_embed: any number of grid entries
-        return shape[:1] + shape[2:] if key == 'pos_embed' else shape
-
-    mismatched = [
-        f'{key}: {tuple(converted[key].shape)} vs {tuple(value.shape)}'
-        for key, value in expected.items() if compared(
-            key, converted[key].shape) != compared(key, value.shape)
-    ]
-    if mismatched:
-        raise ValueError(f'{src}: tensor shapes do not fit one DINOv2ViT: '
-                         + '; '.join(mismatched))
+    try:
+        check_converted_state_dict(model, converted)
+    except (KeyError, ValueError) as error:
+        raise type(error)(f'{src} does not convert to a whole DINOv2ViT of '
+                          f'its own shapes {arch}: {error.args[0]}') from None
 
 
 def main(argv: Optional[List[str]] = None) -> dict:

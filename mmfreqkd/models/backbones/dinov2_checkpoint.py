@@ -445,12 +445,13 @@ def _fit_to_model(state_dict: dict, model) -> dict:
     return notes
 
 
-def load_converted_state_dict(model: torch.nn.Module,
-                              state_dict: Mapping) -> None:
-    """Load a state dict strictly, except for missing LoRA adapters.
+def check_converted_state_dict(model: torch.nn.Module,
+                               state_dict: Mapping) -> None:
+    """Raise unless a state dict fits a model exactly, except for missing
+    LoRA adapters.
 
     Args:
-        model (nn.Module): Target model.
+        model (nn.Module): Target model (may live on the meta device).
         state_dict (Mapping): State dict in the model's layout.
 
     Raises:
@@ -475,6 +476,18 @@ def load_converted_state_dict(model: torch.nn.Module,
     if mismatched:
         raise ValueError('checkpoint shapes do not match the model: '
                          + '; '.join(mismatched))
+
+
+def load_converted_state_dict(model: torch.nn.Module,
+                              state_dict: Mapping) -> None:
+    """Load a state dict strictly, except for missing LoRA adapters
+    (checked by :func:`check_converted_state_dict`).
+
+    Args:
+        model (nn.Module): Target model.
+        state_dict (Mapping): State dict in the model's layout.
+    """
+    check_converted_state_dict(model, state_dict)
     model.load_state_dict(state_dict, strict=False)
 
 
