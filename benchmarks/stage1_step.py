@@ -305,28 +305,6 @@ def build_implementations(cfg: Config, arch, blocks, batch: int,
     return model, optim_wrapper, naive, optimizer
 
 
-def trainable_state(module: nn.Module) -> dict:
-    """Copies of the trainable parameters of ``module``, by name."""
-    return {
-        name: param.detach().clone()
-        for name, param in module.named_parameters() if param.requires_grad
-    }
-
-
-def load_trainable_state(module: nn.Module, state: dict) -> None:
-    """Set the parameters named in ``state`` (from :func:`trainable_state`)
-    back to the values it holds.
-
-    Args:
-        module (nn.Module): The module the state was taken from.
-        state (dict): Parameter name to saved value.
-    """
-    params = dict(module.named_parameters())
-    with torch.no_grad():
-        for name, value in state.items():
-            params[name].copy_(value)
-
-
 def first_loss_differences(name: str, first_losses: dict, args,
                            device: torch.device) -> dict:
     """Relative difference of each implementation's first-step loss to
@@ -430,12 +408,13 @@ def benchmark_arch(name: str, arch, blocks, args, cfg: Config,
                for v in variants}
     first_losses = {}
     # fast and cached share the packaged model: each first step starts from
-    # the weights the naive copy started from
-    start_weights = trainable_state(model)
+    # the weights the naive copy started from (the distiller's state dict
+    # holds exactly the trained tensors)
+    start_weights = {k: v.clone() for k, v in model.state_dict().items()}
     for iteration in range(args.warmup + args.repeats):
         for variant in variants:
             if iteration == 0 and variant != 'naive':
-                load_trainable_state(model, start_weights)
+                model.load_state_dict(start_weights)
             torch.manual_seed(iteration)  # same LoRA dropout masks
             seconds, cpu_seconds, peak, loss = measure(steps[variant],
                                                        device.type)
