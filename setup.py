@@ -1,8 +1,10 @@
 """Packaging for mmfreqkd.
 
-The OpenMMLab stack (torch, mmcv with compiled ops, mmdet, mmseg, mmpretrain)
-is installed by ``tools/install.sh`` in a fixed order; ``install_requires``
-only names what pip can resolve on its own.
+``install_requires`` names everything the package imports, the OpenMMLab
+stack included. ``tools/install.sh`` installs that stack in a fixed order
+(building mmcv's ops from source, for which this torch has no wheel) and then
+this package with ``--no-deps``; a plain ``pip install .`` would ask pip to
+build mmcv itself.
 """
 import os.path as osp
 

@@ -43,7 +43,7 @@ Usage::
     python benchmarks/freq_loss.py                # full size on the CPU
     python benchmarks/freq_loss.py --small        # quick check
     python benchmarks/freq_loss.py --device cuda --batch 8
-    python benchmarks/freq_loss.py --json results/freq_loss_cpu.json
+    python benchmarks/freq_loss.py --json benchmarks/results/freq_loss_cpu.json
 """
 import argparse
 import os

@@ -2,8 +2,8 @@
 
 Importing the package registers all of its modules with the mmengine root
 registries (models, losses, generic transforms and metrics) and with the
-MMDetection / MMSegmentation registries (datasets, task transforms and
-metrics), so ``custom_imports = dict(imports=['mmfreqkd'])`` is all a config
+MMDetection / MMSegmentation / MMPretrain registries (datasets, task
+transforms and metrics), so ``custom_imports = dict(imports=['mmfreqkd'])`` is all a config
 of another OpenMMLab project needs.
 """
 from . import compat  # noqa: F401  (checkpoint loading under torch >= 2.6)

@@ -5,7 +5,7 @@ habits carry over::
 
     python tools/train.py configs/freqkd/kaist_vit.py
     python tools/train.py CONFIG --work-dir DIR --resume [CKPT] --amp \
-        --cfg-options train_cfg.max_iters=100
+        --cfg-options train_cfg.max_epochs=1
     bash tools/dist_train.sh CONFIG 4      # 4 GPUs through torchrun
 """
 import argparse

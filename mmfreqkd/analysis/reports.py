@@ -119,7 +119,7 @@ def format_divergence_table(results: dict) -> str:
         results (dict): Output of :meth:`SpectralDivergence.compute`.
 
     Returns:
-        str: The table; the last lines give the mean of the per-block
+        str: The table; its last line gives the mean of the per-block
         ratios.
     """
     header = ['block', 'metric', *BANDS, 'high/low']

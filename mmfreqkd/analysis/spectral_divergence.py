@@ -179,7 +179,7 @@ def _table(values: torch.Tensor) -> Dict[str, Dict[str, float]]:
 
 
 def _ratio(numerator, denominator) -> float:
-    """``numerator / denominator`` as a float; inf for a zero denominator."""
+    """``numerator / denominator`` as a float: inf for x / 0, NaN for 0 / 0."""
     numerator, denominator = float(numerator), float(denominator)
     if denominator == 0:
         return float('nan') if numerator == 0 else float('inf')

@@ -1,7 +1,6 @@
-"""Independent numpy versions of the analysis definitions (DESIGN.md §1)."""
+"""Independent numpy versions of the analysis definitions: radial band masks,
+standardisation, the divergence metrics and CKA (as in the README)."""
 import numpy as np
-
-BAND_NAMES = ('full', 'low', 'high')
 
 
 def numpy_masks(height, width, low_radius, high_radius):

@@ -28,7 +28,7 @@ def numpy_standardize(x):
 
 
 def numpy_rect_split(x, cutoff):
-    """DESIGN.md section 1, step 2, written out with numpy (float64)."""
+    """The centred-rectangle low and high bands, with numpy (float64)."""
     height, width = x.shape[-2:]
     h = max(1, int(height * cutoff / 2))
     w = max(1, int(width * cutoff / 2))

@@ -38,7 +38,8 @@ def add_arguments(parser):
         help='feature summary: first principal component or channel norm')
     parser.add_argument(
         '--out',
-        help='PNG path (default: <out-dir>/bands_<block>_<index>.png)')
+        help='PNG path (default: <out-dir>/bands_<name>_<index>.png, where '
+        '<name> is the block tap or, teacher vs student, the pair name)')
 
 
 @exit_with_one_line_error

@@ -175,7 +175,9 @@ def flir_aligned_to_coco(root: str,
 
     Returns:
         tuple[dict, Counter]: The COCO dict and the counts of dropped object
-        names.
+        names. Each image also has ``rgb_file_name`` (the RGB image,
+        relative to ``img_dir`` like ``file_name``); ``difficult`` objects
+        become ignore regions (``iscrowd: 1``).
     """
     split_file = osp.join(root, split_file)
     img_dir = osp.join(root, img_dir)

@@ -244,9 +244,15 @@ def kaist_to_coco(root: str,
         show_progress (bool): Show a tqdm progress bar. Defaults to True.
 
     Returns:
-        tuple[dict, Counter]: The COCO dict (``images``, ``annotations``,
-        ``categories``; the fields are described in the README) and the
-        counts of dropped labels (empty unless ``unknown_label='drop'``).
+        tuple[dict, Counter]: The COCO dict and the counts of dropped
+        labels (empty unless ``unknown_label='drop'``). Besides COCO's own
+        fields, each image has ``rgb_file_name`` (the visible image, relative
+        to the image root like ``file_name``), ``frame``
+        (``'setXX/VYYY/IZZZZZ'``) and ``is_night`` (bool, from the set), and
+        each annotation has ``occlusion`` (0, 1 or 2) and ``label`` (the
+        KAIST label); ``iscrowd`` is 1 for ignore regions (every box that is
+        not an unignored ``person``), all under the one ``person``
+        category.
     """
     if unknown_label not in UNKNOWN_LABEL_POLICIES:
         raise ValueError(f'unknown_label must be one of '

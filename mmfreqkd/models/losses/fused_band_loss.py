@@ -1,7 +1,7 @@
 """FreqKD's band-split loss as one autograd function, in cache-sized chunks.
 
 Written op by op, the loss of one (B, C, H, W) layer pair makes autograd keep
-about ten map-sized tensors and run some forty passes over them, each pass
+about seven map-sized tensors and run some forty passes over them, each pass
 streaming the whole map through memory. :class:`FusedBandLossFunction`
 computes the same numbers with its own backward pass:
 
