@@ -13,9 +13,7 @@ from mmpretrain.structures import DataSample
 
 from mmfreqkd.datasets import PairedObjectCropDataset
 from mmfreqkd.datasets.paired_object_crops import overlap_fraction
-from mmfreqkd.datasets.transforms import (CropPairedBox,
-                                          LoadPairedImageFromFile,
-                                          PackPairedClsInputs)
+from mmfreqkd.datasets.transforms import CropPairedBox, PackPairedClsInputs
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine.registry import TRANSFORMS
 
+from .loading import RGB_KEY
+
 
 @TRANSFORMS.register_module()
 class CropPairedBox(BaseTransform):
@@ -26,20 +28,14 @@ class CropPairedBox(BaseTransform):
             box exactly). Defaults to 1.2.
         square (bool): Make the box square before scaling it. Defaults to
             True.
-        rgb_key (str): Results key of the RGB image. Defaults to
-            ``'img_rgb'``.
     """
 
-    def __init__(self,
-                 context: float = 1.2,
-                 square: bool = True,
-                 rgb_key: str = 'img_rgb') -> None:
+    def __init__(self, context: float = 1.2, square: bool = True) -> None:
         if not context > 0:
             raise ValueError(f'CropPairedBox: context must be > 0, got '
                              f'{context!r}')
         self.context = float(context)
         self.square = square
-        self.rgb_key = rgb_key
 
     def crop_region(self, box: np.ndarray, height: int,
                     width: int) -> np.ndarray:
@@ -85,24 +81,24 @@ class CropPairedBox(BaseTransform):
         Returns:
             dict: ``results`` with both images cropped.
         """
-        for key in ('img', self.rgb_key, 'crop_bbox'):
+        for key in ('img', RGB_KEY, 'crop_bbox'):
             if key not in results:
                 raise KeyError(
                     f'CropPairedBox: results of {results.get("img_path")} '
                     f'have no {key!r}; load the pair with '
                     'LoadPairedImageFromFile from a PairedObjectCropDataset')
-        ir, rgb = results['img'], results[self.rgb_key]
+        ir, rgb = results['img'], results[RGB_KEY]
         if ir.shape[:2] != rgb.shape[:2]:
             raise ValueError(
                 f'CropPairedBox: IR image {results.get("img_path")} is '
                 f'{ir.shape[:2]} (H, W) but its RGB pair is {rgb.shape[:2]}')
         x1, y1, x2, y2 = self.crop_region(results['crop_bbox'], *ir.shape[:2])
         results['img'] = ir[y1:y2, x1:x2]
-        results[self.rgb_key] = rgb[y1:y2, x1:x2]
+        results[RGB_KEY] = rgb[y1:y2, x1:x2]
         results['img_shape'] = (int(y2 - y1), int(x2 - x1))
         results['crop_region'] = np.array([x1, y1, x2, y2])
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(context={self.context}, '
-                f'square={self.square}, rgb_key={self.rgb_key!r})')
+                f'square={self.square})')

@@ -1,11 +1,17 @@
-"""Packing of an IR image with its RGB pair into model inputs."""
+"""Packing of an IR image with its RGB pair into model inputs, for
+detection (MMDetection), segmentation (MMSegmentation) and classification
+(MMPretrain)."""
 import numpy as np
 import torch
 from mmcv.transforms import to_tensor
 from mmdet.datasets.transforms import PackDetInputs
 from mmdet.registry import TRANSFORMS as MMDET_TRANSFORMS
+from mmpretrain.datasets.transforms import PackInputs
+from mmpretrain.registry import TRANSFORMS as MMPRETRAIN_TRANSFORMS
 from mmseg.datasets.transforms import PackSegInputs
 from mmseg.registry import TRANSFORMS as MMSEG_TRANSFORMS
+
+from .loading import RGB_KEY
 
 #: Meta keys of paired samples added to those of the parent packers.
 PAIRED_META_KEYS = ('rgb_path', 'is_night')
@@ -30,7 +36,7 @@ def image_to_chw_tensor(img: np.ndarray) -> torch.Tensor:
 
 def _pair_inputs(packed: dict, results: dict, packer: str) -> dict:
     """Replace ``packed['inputs']`` (the IR tensor) by ``dict(ir=, rgb=)``."""
-    missing = [key for key in ('img', 'img_rgb') if key not in results]
+    missing = [key for key in ('img', RGB_KEY) if key not in results]
     if missing:
         raise KeyError(
             f'{packer}: results of {results.get("img_path")} have no '
@@ -38,7 +44,7 @@ def _pair_inputs(packed: dict, results: dict, packer: str) -> dict:
             'pair with LoadPairedImageFromFile or '
             'LoadRGBTFromPNG(with_rgb=True)')
     packed['inputs'] = dict(
-        ir=packed['inputs'], rgb=image_to_chw_tensor(results['img_rgb']))
+        ir=packed['inputs'], rgb=image_to_chw_tensor(results[RGB_KEY]))
     return packed
 
 
@@ -108,6 +114,41 @@ class PackPairedSegInputs(PackSegInputs):
         Returns:
             dict: ``inputs`` (dict with ``ir`` and ``rgb``) and
             ``data_samples`` (:class:`~mmseg.structures.SegDataSample`).
+        """
+        return _pair_inputs(
+            super().transform(results), results, type(self).__name__)
+
+
+@MMPRETRAIN_TRANSFORMS.register_module()
+class PackPairedClsInputs(PackInputs):
+    """Pack a paired sample for classification.
+
+    As :class:`mmpretrain.datasets.transforms.PackInputs` (labels in
+    ``gt_label`` / ``gt_score`` of an MMPretrain ``DataSample``), but
+    ``inputs`` is ``dict(ir=Tensor(C_ir, H, W), rgb=Tensor(3, H, W))`` (dtype
+    of the images, uint8 by default) instead of one tensor; batch it with
+    :class:`PairedDataPreprocessor`.
+
+    Args:
+        meta_keys (Sequence[str]): Results keys copied to the metainfo of
+            the data sample when present. Defaults to those of
+            ``PackInputs`` plus ``rgb_path`` and ``is_night``.
+    """
+
+    def __init__(self,
+                 meta_keys=PackInputs.DEFAULT_META_KEYS + PAIRED_META_KEYS):
+        super().__init__(input_key='img', meta_keys=meta_keys)
+
+    def transform(self, results: dict) -> dict:
+        """Pack the images, the label and the meta information.
+
+        Args:
+            results (dict): Results of the pipeline, with ``img`` (IR) and
+                ``img_rgb``.
+
+        Returns:
+            dict: ``inputs`` (dict with ``ir`` and ``rgb``) and
+            ``data_samples`` (:class:`mmpretrain.structures.DataSample`).
         """
         return _pair_inputs(
             super().transform(results), results, type(self).__name__)

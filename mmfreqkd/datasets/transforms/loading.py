@@ -7,6 +7,10 @@ from mmcv.transforms import LoadImageFromFile
 from mmengine import fileio
 from mmengine.registry import TRANSFORMS
 
+#: Results key of the RGB image of a pair (the IR image is ``img``, so that
+#: IR-only transforms see it as the primary image).
+RGB_KEY = 'img_rgb'
+
 _IR_DECODE_FLAGS = {1: 'grayscale', 3: 'color'}
 
 
@@ -140,7 +144,7 @@ class LoadPairedImageFromFile(LoadImageFromFile):
             ir = ir.astype(np.float32)
             rgb = rgb.astype(np.float32)
         results['img'] = ir
-        results['img_rgb'] = rgb
+        results[RGB_KEY] = rgb
         results['img_shape'] = ir.shape[:2]
         results['ori_shape'] = ir.shape[:2]
         results['rgb_ori_shape'] = rgb_ori_shape

@@ -7,6 +7,8 @@ from mmcv.transforms import BaseTransform
 from mmengine.fileio import get
 from mmseg.registry import TRANSFORMS
 
+from .loading import RGB_KEY
+
 
 @TRANSFORMS.register_module()
 class LoadRGBTFromPNG(BaseTransform):
@@ -85,7 +87,7 @@ class LoadRGBTFromPNG(BaseTransform):
             thermal = np.repeat(thermal, 3, axis=2)
         results['img'] = np.ascontiguousarray(thermal)
         if self.with_rgb:
-            results['img_rgb'] = np.ascontiguousarray(image[..., :3])
+            results[RGB_KEY] = np.ascontiguousarray(image[..., :3])
         results['img_shape'] = image.shape[:2]
         results['ori_shape'] = image.shape[:2]
         return results

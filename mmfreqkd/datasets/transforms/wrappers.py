@@ -24,6 +24,8 @@ from mmcv.transforms import BaseTransform, Compose
 from mmcv.transforms.utils import cache_random_params
 from mmengine.registry import TRANSFORMS
 
+from .loading import RGB_KEY
+
 Transform = Union[dict, Callable[[dict], Optional[dict]]]
 
 #: Results keys that hold annotations rather than image meta information.
@@ -169,8 +171,6 @@ class PairedGeometric(BaseTransform):
     Args:
         transforms (list[dict | callable]): Geometric transforms (configs or
             objects), applied in order.
-        rgb_key (str): Results key of the RGB image. Defaults to
-            ``'img_rgb'``.
 
     Example:
         >>> dict(type='PairedGeometric', transforms=[
@@ -178,11 +178,8 @@ class PairedGeometric(BaseTransform):
         ...     dict(type='RandomFlip', prob=0.5)])
     """
 
-    def __init__(self,
-                 transforms: List[Transform],
-                 rgb_key: str = 'img_rgb') -> None:
+    def __init__(self, transforms: List[Transform]) -> None:
         self.transforms = Compose(transforms)
-        self.rgb_key = rgb_key
 
     def _rgb_view(self, results: dict) -> dict:
         """Copy of ``results`` with the RGB image as ``img`` and no
@@ -190,9 +187,9 @@ class PairedGeometric(BaseTransform):
         view = {
             key: value
             for key, value in results.items()
-            if key != self.rgb_key and not _is_annotation_key(key)
+            if key != RGB_KEY and not _is_annotation_key(key)
         }
-        view['img'] = results[self.rgb_key]
+        view['img'] = results[RGB_KEY]
         if 'seg_fields' in view:
             view['seg_fields'] = []
         return view
@@ -207,13 +204,13 @@ class PairedGeometric(BaseTransform):
             dict | None: The transformed results, or ``None`` when a wrapped
             transform drops the sample (e.g. a crop without boxes).
         """
-        if self.rgb_key not in results:
+        if RGB_KEY not in results:
             raise KeyError(
-                f"PairedGeometric: results have no '{self.rgb_key}' (RGB "
+                f"PairedGeometric: results have no '{RGB_KEY}' (RGB "
                 'image); load the pair with LoadPairedImageFromFile or '
                 'LoadRGBTFromPNG(with_rgb=True)')
         ir_size = results['img'].shape[:2]
-        rgb_size = results[self.rgb_key].shape[:2]
+        rgb_size = results[RGB_KEY].shape[:2]
         if ir_size != rgb_size:
             raise ValueError(
                 f'PairedGeometric: IR image {results.get("img_path")} is '
@@ -269,12 +266,11 @@ class PairedGeometric(BaseTransform):
                                'IR')
             _check_numpy_image(rgb_view['img'], 'PairedGeometric',
                                transform, 'RGB')
-        results[self.rgb_key] = rgb_view['img']
+        results[RGB_KEY] = rgb_view['img']
         return results
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(transforms={self.transforms}, '
-                f"rgb_key='{self.rgb_key}')")
+        return f'{self.__class__.__name__}(transforms={self.transforms})'
 
 
 @TRANSFORMS.register_module()
@@ -295,21 +291,15 @@ class ApplyToModality(BaseTransform):
     Args:
         transforms (list[dict | callable]): Transforms (configs or objects).
         modality (str): ``'rgb'`` or ``'ir'``.
-        rgb_key (str): Results key of the RGB image. Defaults to
-            ``'img_rgb'``.
     """
 
-    def __init__(self,
-                 transforms: List[Transform],
-                 modality: str,
-                 rgb_key: str = 'img_rgb') -> None:
+    def __init__(self, transforms: List[Transform], modality: str) -> None:
         if modality not in ('rgb', 'ir'):
             raise ValueError(
                 f"ApplyToModality: modality must be 'rgb' or 'ir', got "
                 f'{modality!r}')
         self.transforms = Compose(transforms)
         self.modality = modality
-        self.rgb_key = rgb_key
 
     def transform(self, results: dict) -> Optional[dict]:
         """Apply the wrapped transforms to the chosen image.
@@ -321,7 +311,7 @@ class ApplyToModality(BaseTransform):
             dict | None: ``results`` with the chosen image replaced, or
             ``None`` when a wrapped transform drops the sample.
         """
-        key = self.rgb_key if self.modality == 'rgb' else 'img'
+        key = RGB_KEY if self.modality == 'rgb' else 'img'
         if key not in results:
             raise KeyError(
                 f"ApplyToModality(modality='{self.modality}'): results have "
@@ -346,4 +336,4 @@ class ApplyToModality(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(transforms={self.transforms}, '
-                f"modality='{self.modality}', rgb_key='{self.rgb_key}')")
+                f"modality='{self.modality}')")
