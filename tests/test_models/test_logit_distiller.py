@@ -11,7 +11,6 @@ from mmpretrain.evaluation import Accuracy
 from mmpretrain.structures import DataSample
 
 import mmfreqkd  # noqa: F401
-from mmfreqkd.models.distillers import LogitDistiller
 from mmfreqkd.models.losses import FreqDecoupledLoss
 from logit_reference import numpy_kl
 

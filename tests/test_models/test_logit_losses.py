@@ -8,8 +8,7 @@ import torch
 from mmengine.registry import MODELS
 from torch.autograd import gradcheck
 
-from mmfreqkd.models.freq import LogitWavelet
-from mmfreqkd.models.losses import FiGKDLoss, KDLoss
+from mmfreqkd.models.losses import FiGKDLoss, KDLoss, LogitWavelet
 from logit_reference import numpy_kl
 
 

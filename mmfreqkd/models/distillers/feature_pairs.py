@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 
-from ..losses.base_feature_loss import check_weight
+from ..losses.argument_checks import check_weight
 
 PAIR_KEYS = ('name', 'teacher_index', 'student_index', 'weight', 'connector')
 REQUIRED_PAIR_KEYS = ('name', 'teacher_index', 'student_index')

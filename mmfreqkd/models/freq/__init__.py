@@ -9,7 +9,6 @@ from .fft_splitters import (FFTMaskSplitter, FFTRadialSplitter,
 from .masks import (centred_band, gaussian_low_pass, normalized_radius,
                     radial_band_masks, radial_low_mask, rect_low_mask)
 from .standardize import standardize_features
-from .wavelet1d import LogitWavelet
 
 __all__ = [
     'BaseBandSplitter', 'write_into', 'build_splitter', 'DCTSplitter', 'dct_matrix',
@@ -17,5 +16,5 @@ __all__ = [
     'FFTRectSplitter', 'GaussianSplitter', 'half_spectrum_gain',
     'centred_band', 'gaussian_low_pass', 'normalized_radius',
     'radial_band_masks', 'radial_low_mask', 'rect_low_mask',
-    'standardize_features', 'LogitWavelet'
+    'standardize_features'
 ]

@@ -1,39 +1,11 @@
 """Shared argument checks and input preparation of the feature losses."""
-import math
 from typing import Dict, Optional, Tuple
 
 import torch
 from torch import nn
 
 from ..freq import standardize_features
-from .feature_distances import REDUCTIONS
-
-
-def check_weight(value: float, owner: str, key: str) -> float:
-    """Return a weight as a float, raising unless it is a finite number >= 0.
-
-    Args:
-        value (float): The weight as configured.
-        owner (str): What it configures (a class name or a config key), for
-            the error message.
-        key (str): Its argument or config key, for the error message.
-
-    Returns:
-        float: ``value``.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not 0 <= value < math.inf:
-        raise ValueError(f'{owner}: {key} must be a finite number >= 0, got '
-                         f'{value!r}')
-    return float(value)
-
-
-def check_reduction(reduction: str, owner: str) -> str:
-    """Return ``reduction``, raising unless it is ``'mean'`` or ``'none'``."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(f'{owner}: reduction must be one of {REDUCTIONS}, '
-                         f'got {reduction!r}')
-    return reduction
+from .argument_checks import check_reduction, check_weight
 
 
 class BaseFeatureLoss(nn.Module):

@@ -2,8 +2,8 @@
 import torch
 from mmengine.registry import MODELS
 
-from ..freq import LogitWavelet
 from .kd_loss import KDLoss, check_logit_pair, softened_kl
+from .logit_wavelet import LogitWavelet
 
 
 @MODELS.register_module()
@@ -14,7 +14,7 @@ class FiGKDLoss(KDLoss):
     the high-frequency part of the logits.
 
     The C logits of a sample are a 1-D signal; a ``levels``-level DWT
-    (:class:`~mmfreqkd.models.freq.LogitWavelet`) splits it into an
+    (:class:`~mmfreqkd.models.losses.LogitWavelet`) splits it into an
     approximation (low-frequency: what neighbouring classes share) and
     details (high-frequency: how neighbouring classes differ). The
     approximation is discarded and only the details are distilled:
@@ -32,7 +32,7 @@ class FiGKDLoss(KDLoss):
     public. Both distances ignore a constant shift of the logits, as KD does.
 
     C odd (at any level): the last value is repeated before that level (see
-    :class:`~mmfreqkd.models.freq.LogitWavelet`). The cross-entropy with the
+    :class:`~mmfreqkd.models.losses.LogitWavelet`). The cross-entropy with the
     labels is not part of this loss.
 
     Args:

@@ -1,12 +1,11 @@
 """Hinton's logit knowledge distillation loss."""
-import math
-
 import torch
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import nn
 
-from .base_feature_loss import check_reduction, check_weight
+from .argument_checks import (check_reduction, check_temperature,
+                              check_weight)
 
 
 def check_logit_pair(student: torch.Tensor, teacher: torch.Tensor,
@@ -41,25 +40,6 @@ def softened_kl(student: torch.Tensor, teacher: torch.Tensor,
     divergence = F.kl_div(
         log_p_student, log_p_teacher, reduction='none', log_target=True)
     return divergence.sum(dim=-1) * temperature**2
-
-
-def check_temperature(temperature: float, owner: str) -> float:
-    """Return a temperature as a float, raising unless it is a finite
-    number > 0.
-
-    Args:
-        temperature (float): The temperature as configured.
-        owner (str): The loss it configures, for the error message.
-
-    Returns:
-        float: ``temperature``.
-    """
-    if isinstance(temperature, bool) \
-            or not isinstance(temperature, (int, float)) \
-            or not 0 < temperature < math.inf:
-        raise ValueError(f'{owner}: temperature must be a finite number > 0, '
-                         f'got {temperature!r}')
-    return float(temperature)
 
 
 @MODELS.register_module()
