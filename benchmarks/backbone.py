@@ -27,17 +27,15 @@ Usage::
     python benchmarks/backbone.py --device cuda --batch 8 --repeats 20
 """
 import argparse
-import ctypes
-import gc
 import os
 import statistics
-import time
 
 import timm
 import torch
 
 from mmfreqkd.models.backbones import DINOv2ViT, convert_dinov2_state_dict
-from reports import machine_info, write_report
+from measurement import measure, release_cpu_memory
+from reports import fmt, machine_info, write_report
 
 MODELS = {
     'small': ('vit_small_patch14_reg4_dinov2', (3, 7, 9, 10, 11)),
@@ -61,54 +59,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def _rss_kib(field: str) -> int:
-    with open('/proc/self/status') as status:
-        for line in status:
-            if line.startswith(field + ':'):
-                return int(line.split()[1])
-    raise KeyError(field)
-
-
-def _release_cpu_memory() -> None:
-    gc.collect()
-    try:
-        ctypes.CDLL('libc.so.6').malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def measure(run, device: str):
-    """Time one call of ``run`` and the memory it adds at its peak.
-
-    Returns:
-        tuple: (wall seconds, process CPU seconds or None on CUDA, peak MiB
-        or None, output).
-    """
-    if device == 'cuda':
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        before = torch.cuda.memory_allocated()
-        start = time.perf_counter()
-        out = run()
-        torch.cuda.synchronize()
-        seconds = time.perf_counter() - start
-        peak = (torch.cuda.max_memory_allocated() - before) / 2**20
-        return seconds, None, peak, out
-    _release_cpu_memory()
-    try:
-        before = _rss_kib('VmRSS')
-        with open('/proc/self/clear_refs', 'w') as clear:
-            clear.write('5')  # resets VmHWM to the current RSS
-    except OSError:
-        before = None
-    start, cpu_start = time.perf_counter(), time.process_time()
-    out = run()
-    seconds = time.perf_counter() - start
-    cpu_seconds = time.process_time() - cpu_start
-    peak = None if before is None else (_rss_kib('VmHWM') - before) / 1024
-    return seconds, cpu_seconds, peak, out
-
-
 def build_pair(arch: str, device: str, dtype: torch.dtype):
     """timm's model and ours with the same random weights."""
     name, indices = MODELS[arch]
@@ -122,10 +72,6 @@ def build_pair(arch: str, device: str, dtype: torch.dtype):
     reference = reference.to(device, dtype).eval()
     ours = ours.to(device, dtype).eval()
     return reference, ours, indices
-
-
-def fmt(value, spec='.1f'):
-    return 'n/a' if value is None else format(value, spec)
 
 
 def benchmark_arch(arch: str, args) -> dict:
@@ -221,7 +167,7 @@ def main(argv=None) -> dict:
     results = []
     for arch in args.archs:
         results.append(benchmark_arch(arch, args))
-        _release_cpu_memory()  # the models of the arch are gone
+        release_cpu_memory()  # the models of the arch are gone
     info['load_average_after'] = list(os.getloadavg())
     print_table(results, args)
     report = dict(machine=info, args=vars(args), results=results)

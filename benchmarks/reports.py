@@ -1,5 +1,6 @@
 """What every benchmark records besides its table: the machine it ran on
-and, with ``--json``, a file holding the whole report."""
+and, with ``--json``, a file holding the whole report; and the number
+format of the tables."""
 import json
 import os
 import platform
@@ -46,3 +47,8 @@ def write_report(report: dict, path: str) -> None:
     with open(path, 'w') as file:
         json.dump(report, file, indent=2)
     print(f'\nwrote {path}')
+
+
+def fmt(value, spec='.1f') -> str:
+    """``value`` formatted with ``spec``, ``'n/a'`` for None."""
+    return 'n/a' if value is None else format(value, spec)

@@ -77,8 +77,9 @@ import mmfreqkd  # noqa: F401  (registration)
 from mmfreqkd.models.backbones.dinov2_vit import Attention
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from backbone import fmt, measure  # noqa: E402
 from freq_loss import naive_freqkd  # noqa: E402
+from measurement import measure  # noqa: E402
+from reports import fmt  # noqa: E402
 from reports import machine_info as common_machine_info  # noqa: E402
 from reports import write_report  # noqa: E402
 
