@@ -23,9 +23,10 @@ from mmengine.registry import MODELS, DefaultScope
 from conftest import REPO_ROOT, load_tool
 from mmfreqkd.analysis import (BANDS, METRICS, LinearCKA,
                                PairedFeatureExtractor, SpectralDivergence,
-                               build_analysis_dataloader,
+                               band_summaries, build_analysis_dataloader,
                                build_analysis_dataset,
-                               build_paired_feature_extractor)
+                               build_paired_feature_extractor,
+                               plot_band_visualization)
 from mmfreqkd.datasets.synthetic import make_synthetic_dataset
 from mmfreqkd.models.backbones.dinov2_vit import DINOv2ViT
 from mmfreqkd.utils import load_config
@@ -264,13 +265,46 @@ def test_cka_tool_with_exported_student(tmp_path, cfg_options, capsys):
     assert 'block23' in capsys.readouterr().out
 
 
-def test_visualize_bands_tool(tmp_path, cfg_options):
-    out = tmp_path / 'bands.png'
+def test_visualize_bands_tool(tmp_path, cfg, cfg_options, monkeypatch):
+    """--block, --index and the default file name reach the drawing: its
+    image is sample 1 and its summaries are those of block 3's maps."""
+    build_extractor = visualize_tool.build_args_extractor
+    built, drawn = [], []
+
+    def recording_build(*args):
+        built.append(build_extractor(*args))
+        return built[-1]
+
+    def recording_plot(*args, **kwargs):
+        drawn.append(args)
+        plot_band_visualization(*args, **kwargs)
+
+    monkeypatch.setattr(visualize_tool, 'build_args_extractor',
+                        recording_build)
+    monkeypatch.setattr(visualize_tool, 'plot_band_visualization',
+                        recording_plot)
     visualize_tool.main([
-        CONFIG, '--index', '1', '--block', '3', '--device', 'cpu', '--out',
-        str(out), '--cfg-options', *cfg_options
+        CONFIG, '--index', '1', '--block', '3', '--device', 'cpu',
+        '--out-dir',
+        str(tmp_path), '--cfg-options', *cfg_options
     ])
-    check_png(out)
+    check_png(tmp_path / 'bands_block3_1.png')
+    (extractor, ), ((rgb, ir, summaries, _), ) = built, drawn
+    assert extractor.names == ('block3', )
+    dataset = build_analysis_dataset(cfg, 'test')
+    sample = dataset[1]
+    assert torch.equal(rgb, sample['inputs']['rgb'])
+    assert torch.equal(ir, sample['inputs']['ir'])
+    assert not torch.equal(rgb, dataset[0]['inputs']['rgb'])
+    with torch.no_grad():
+        reference, compared = extractor(pseudo_collate([sample]))['block3']
+    expected = band_summaries(reference[0], compared[0])
+    assert summaries['nmse'] == pytest.approx(expected['nmse'])
+    for side, bands in expected['maps'].items():
+        for band, summary in bands.items():
+            np.testing.assert_allclose(
+                summaries['maps'][side][band], summary, rtol=1e-5,
+                atol=1e-6)
 
 
 def last_error_line(capsys):

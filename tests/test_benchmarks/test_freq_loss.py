@@ -40,8 +40,13 @@ def test_freq_loss_benchmark_writes_table_and_json(tmp_path, capsys):
     assert all(diff < 1e-4 for diff in
                saved['relative_difference_to_naive'].values())
     bound = saved['arithmetic_bound']
+    # cutoff 0.5 on 7 x 9 keeps row frequencies {-1, 0} (the constant and
+    # the cosine and sine of the half-kept edge wave: k_h = 3) and columns
+    # {-2, ..., 1} (k_w = 3 + 2 = 5, not padded: 3 more is over an eighth):
+    # 7*9*5 + 3*7*5 + 7*3*5 + 7*5*9 = 840 multiply-adds per map,
+    # 3 applications, 2 layers of 2 x 8 maps
     assert bound['band_ops_gflop'] == pytest.approx(
-        freq_loss.band_operator_gflop(FFTRectSplitter(), (2, 8, 7, 9), 2))
+        2 * 840 * 3 * 2 * 2 * 8 / 1e9)
     assert bound['gemm_peak_gflops'] > 0
     assert bound['band_ops_at_peak_ms'] == pytest.approx(
         bound['band_ops_gflop'] / bound['gemm_peak_gflops'] * 1e3)
