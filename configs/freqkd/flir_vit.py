@@ -5,5 +5,3 @@ _base_ = [
     '../_base_/schedules/freqkd_12e.py',
     '../_base_/freqkd_runtime.py',
 ]
-
-train_dataloader = dict(batch_size=8, num_workers=4)

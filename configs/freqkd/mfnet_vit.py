@@ -7,4 +7,3 @@ _base_ = [
 ]
 
 default_scope = 'mmseg'
-train_dataloader = dict(batch_size=8, num_workers=4)

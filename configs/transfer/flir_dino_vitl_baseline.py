@@ -11,5 +11,3 @@ _base_ = [
 ]
 
 model = dict(bbox_head=dict(num_classes=3))
-
-train_dataloader = dict(batch_size=2)

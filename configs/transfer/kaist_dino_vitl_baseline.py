@@ -13,17 +13,3 @@ _base_ = [
     '../_base_/schedules/dino_adamw_12e.py',
     '../_base_/det_runtime.py',
 ]
-
-train_dataloader = dict(batch_size=2)
-
-val_evaluator = [
-    dict(
-        type='CocoMetric',
-        ann_file={{_base_.val_evaluator.ann_file}},
-        metric='bbox',
-        format_only=False),
-    dict(
-        type='KAISTMissRateMetric',
-        ann_file={{_base_.val_evaluator.ann_file}}),
-]
-test_evaluator = val_evaluator

@@ -7,11 +7,12 @@
 # warm-up then linear (poly 1.0) decay, 20 epochs, 8 images per GPU.
 _base_ = [
     'mmseg::_base_/models/upernet_vit-b16_ln_mln.py',
+    '../_base_/models/dinov2_vitl14_reg4.py',
     '../_base_/datasets/mfnet_ir_segmentation.py',
+    '../_base_/schedules/mfnet_20e.py',
     '../_base_/seg_runtime.py',
 ]
 
-dinov2_checkpoint = 'checkpoints/dinov2_vitl14_reg4_pretrain.pth'
 vit_blocks = (7, 15, 19, 23)
 vit_channels = [1024] * len(vit_blocks)
 
@@ -23,31 +24,16 @@ model = dict(
     # predictions again
     data_preprocessor=dict(size_divisor=14, test_cfg=dict(size_divisor=14)),
     backbone=dict(
-        _delete_=True,
-        type='DINOv2ViT',
-        arch='large',
-        num_register_tokens=4,
-        out_indices=vit_blocks,
-        init_cfg=dict(type='Pretrained', checkpoint=dinov2_checkpoint)),
+        _base_.dinov2_vitl14_reg4, _delete_=True, out_indices=vit_blocks),
     neck=dict(in_channels=vit_channels, out_channels=1024),
     decode_head=dict(in_channels=vit_channels, num_classes=9),
     auxiliary_head=dict(in_channels=1024, num_classes=9))
-
-train_dataloader = dict(batch_size=8)
-
-val_evaluator = dict(_delete_=True, type='MFNetIoUMetric')
-test_evaluator = dict(_delete_=True, type='MFNetIoUMetric')
 
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-4, weight_decay=0.01),
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
 
-max_epochs = 20
-train_cfg = dict(
-    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
 param_scheduler = [
     dict(
         type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
@@ -58,6 +44,6 @@ param_scheduler = [
         eta_min=0.0,
         by_epoch=True,
         begin=0,
-        end=max_epochs,
+        end=_base_.max_epochs,
         convert_to_iter_based=True)
 ]

@@ -58,8 +58,12 @@ def test_loaders_read_their_own_dataset(name):
         assert dataset.get('test_mode', False) == (loader != 'train_dataloader')
     if 'val_evaluator' in cfg:
         assert cfg.test_evaluator == cfg.val_evaluator
-        if 'ann_file' in cfg.val_evaluator:
-            assert cfg.val_evaluator.ann_file == data_root + ann_files[1]
+        evaluators = cfg.val_evaluator
+        if not isinstance(evaluators, list):
+            evaluators = [evaluators]
+        for evaluator in evaluators:
+            if 'ann_file' in evaluator:
+                assert evaluator.ann_file == data_root + ann_files[1]
 
 
 @pytest.mark.parametrize('child, parent', [
@@ -76,6 +80,11 @@ def test_flir_keeps_the_kaist_loader_settings(child, parent):
             assert child_cfg[loader][key] == parent_cfg[loader][key]
         assert child_cfg[loader].dataset.get('filter_cfg') == \
             parent_cfg[loader].dataset.get('filter_cfg')
-    meta_keys = set(parent_cfg.test_pipeline[-1].get('meta_keys', ())) - \
-        set(child_cfg.test_pipeline[-1].get('meta_keys', ()))
+    # the test pipelines differ at most in the packing step's meta keys
+    assert child_cfg.test_pipeline[:-1] == parent_cfg.test_pipeline[:-1]
+    child_pack, parent_pack = child_cfg.test_pipeline[-1], \
+        parent_cfg.test_pipeline[-1]
+    assert child_pack.type == parent_pack.type
+    meta_keys = set(parent_pack.get('meta_keys', ())) - \
+        set(child_pack.get('meta_keys', ()))
     assert meta_keys <= {'is_night', 'frame'}

@@ -271,8 +271,8 @@ def test_paired_crop_config_logs_freqkd_and_figkd(tmp_path):
     assert set(sample['inputs']) == {'rgb', 'ir'}
     logged = runner.message_hub.log_scalars
     keys = {'train/loss_cls', 'train/loss_figkd'} | {
-        f'train/loss_c{stage}_{band}'
-        for stage in (3, 4, 5) for band in ('low', 'high')
+        f'train/loss_stage{stage}_{band}'
+        for stage in (2, 3, 4) for band in ('low', 'high')
     }
     for key in keys:
         assert np.isfinite(logged[key].current()), key

@@ -66,6 +66,74 @@ def test_every_stage1_config_is_covered():
     assert names == EXPECTED_CONFIGS
 
 
+REMOVED = '<removed>'  # a key of kaist_vit.py that the ablation deletes
+BAND_SPLIT_KEYS_REMOVED = {
+    f'model.loss.{key}': REMOVED
+    for key in ('splitter', 'low_weight', 'high_weight', 'low_distance',
+                'high_distance')
+}
+# What each ablation changes in the resolved kaist_vit.py (README,
+# "Ablations"): nested dict keys joined by dots, other values (lists,
+# tuples, None) compared whole. kaist_r50.py is left out: it replaces the
+# student, the teacher blocks and the pairs, a new model rather than one
+# changed setting; test_config_builds_model_and_dataset covers it.
+ABLATION_CHANGES = {
+    'kaist_vit_cosine.py': {
+        'model.loss.type': 'FeatureCosineLoss', **BAND_SPLIT_KEYS_REMOVED},
+    'kaist_vit_cutoff0.1.py': {'model.loss.splitter.cutoff': 0.1},
+    'kaist_vit_cutoff0.25.py': {'model.loss.splitter.cutoff': 0.25},
+    'kaist_vit_cutoff0.75.py': {'model.loss.splitter.cutoff': 0.75},
+    'kaist_vit_dct.py': {'model.loss.splitter.type': 'DCTSplitter'},
+    'kaist_vit_full_ft.py': {
+        'model.student_lora': None,
+        'model_wrapper_cfg': dict(type='MMDistributedDataParallel',
+                                  find_unused_parameters=True)},
+    'kaist_vit_gaussian.py': {
+        'model.loss.splitter.type': 'GaussianSplitter',
+        'model.loss.splitter.cutoff': REMOVED},
+    'kaist_vit_haar.py': {
+        'model.loss.splitter.type': 'HaarDWTSplitter',
+        'model.loss.splitter.cutoff': REMOVED,
+        'model.loss.splitter.levels': 1},
+    'kaist_vit_high_only.py': {'model.loss.low_weight': 0.0},
+    'kaist_vit_lora_r128.py': {
+        'model.student_lora.rank': 128, 'model.student_lora.alpha': 128},
+    'kaist_vit_lora_r16.py': {
+        'model.student_lora.rank': 16, 'model.student_lora.alpha': 16},
+    'kaist_vit_low_only.py': {'model.loss.high_weight': 0.0},
+    'kaist_vit_mse.py': {
+        'model.loss.type': 'FeatureMSELoss', **BAND_SPLIT_KEYS_REMOVED},
+    'kaist_vit_radial.py': {'model.loss.splitter.type': 'FFTRadialSplitter'},
+}
+
+
+def changed_keys(base, other, prefix=''):
+    """Flattened differences: dotted key -> ``other``'s value (``REMOVED``
+    where ``other`` lacks the key); recurses where both values are dicts."""
+    changes = {}
+    for key in base.keys() | other.keys():
+        old, new = base.get(key, REMOVED), other.get(key, REMOVED)
+        if isinstance(old, dict) and isinstance(new, dict):
+            changes.update(changed_keys(old, new, f'{prefix}{key}.'))
+        elif old != new:
+            changes[f'{prefix}{key}'] = new
+    return changes
+
+
+@pytest.fixture(scope='module')
+def main_config():
+    return Config.fromfile(osp.join(CONFIG_DIR, 'kaist_vit.py')).to_dict()
+
+
+@pytest.mark.parametrize(
+    'name', sorted(osp.basename(p)
+                   for p in glob.glob(osp.join(CONFIG_DIR, 'kaist_vit_*.py'))))
+def test_ablation_changes_only_its_setting(name, main_config):
+    assert name in ABLATION_CHANGES, 'state what the new ablation changes'
+    ablation = Config.fromfile(osp.join(CONFIG_DIR, name)).to_dict()
+    assert changed_keys(main_config, ablation) == ABLATION_CHANGES[name]
+
+
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
 def test_config_builds_model_and_dataset(path, synthetic_roots, tmp_path):
     cfg = Config.fromfile(path)

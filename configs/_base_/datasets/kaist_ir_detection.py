@@ -25,7 +25,7 @@ test_pipeline = [
 ]
 
 train_dataloader = dict(
-    batch_size=2,
+    batch_size=2,  # per GPU, the paper's DINO setting
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
@@ -54,10 +54,16 @@ val_dataloader = dict(
         backend_args=backend_args))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(
-    type='CocoMetric',
-    ann_file=data_root + 'annotations/test-all-20.json',
-    metric='bbox',
-    format_only=False,
-    backend_args=backend_args)
+# COCO bbox (`coco/bbox_mAP_50` is the paper's AP@0.5) and the KAIST
+# log-average miss rate (`kaist/MR_all`, `_day`, `_night`, percent).
+val_evaluator = [
+    dict(
+        type='CocoMetric',
+        ann_file=data_root + 'annotations/test-all-20.json',
+        metric='bbox',
+        format_only=False),
+    dict(
+        type='KAISTMissRateMetric',
+        ann_file=data_root + 'annotations/test-all-20.json'),
+]
 test_evaluator = val_evaluator

@@ -22,7 +22,7 @@ test_pipeline = [
 ]
 
 train_dataloader = dict(
-    batch_size=8,
+    batch_size=8,  # per GPU, as in the paper's linear probe
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
@@ -48,5 +48,6 @@ test_dataloader = dict(
     val_dataloader,
     dataset=dict(val_dataloader['dataset'], ann_file='test.txt'))
 
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+# mIoU over the 9 classes, unlabelled included, plus mIoU_day / mIoU_night
+val_evaluator = dict(type='MFNetIoUMetric')
 test_evaluator = val_evaluator

@@ -10,7 +10,8 @@
 # embeddings, and the two-stage proposals give each level its own box size.
 # configs/transfer/kaist_dino_vitl_sfp_*.py build a true 5-resolution pyramid
 # from the last block instead (SimpleFeaturePyramid).
-dinov2_checkpoint = 'checkpoints/dinov2_vitl14_reg4_pretrain.pth'
+_base_ = ['./dinov2_vitl14_reg4.py']
+
 vit_blocks = (7, 15, 19, 21, 23)
 num_levels = len(vit_blocks)
 embed_dims = 256
@@ -30,12 +31,7 @@ model = dict(
         bgr_to_rgb=True,
         # whole patches: no image content is cut by the 14-pixel grid
         pad_size_divisor=14),
-    backbone=dict(
-        type='DINOv2ViT',
-        arch='large',
-        num_register_tokens=4,
-        out_indices=vit_blocks,
-        init_cfg=dict(type='Pretrained', checkpoint=dinov2_checkpoint)),
+    backbone=dict(_base_.dinov2_vitl14_reg4, out_indices=vit_blocks),
     neck=dict(
         type='ChannelMapper',
         in_channels=[1024] * num_levels,

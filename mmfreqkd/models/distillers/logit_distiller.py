@@ -40,7 +40,7 @@ class LogitDistiller(BaseDistiller):
       ``loss_figkd``, ``KDLoss`` -> ``loss_kd``);
     * optionally, feature losses on pairs of backbone outputs
       (``feature_pairs`` with ``feature_loss``, e.g. FreqKD's band-split
-      loss), logged as ``loss_<pair name>_<term>``, e.g. ``loss_c4_low``.
+      loss), logged as ``loss_<pair name>_<term>``, e.g. ``loss_stage3_low``.
 
     The head's other outputs (e.g. ``accuracy_top-1`` with ``cal_acc``) are
     logged too. The teacher is frozen and never checkpointed (see
