@@ -59,6 +59,37 @@ def test_root_registered_names_resolve_from_every_scope(scope):
             continue
         with DefaultScope.overwrite_default_scope(scope):
             assert target.get(name) is cls, (scope, registry.name, name)
+            if registry.scope == 'mmengine':
+                # and with the package's own prefix
+                assert target.get(f'mmfreqkd.{name}') is cls, (scope, name)
+
+
+def test_prefixed_names_need_no_custom_imports():
+    """``mmfreqkd.X`` in a config of another scope imports the package."""
+    script = textwrap.dedent("""
+        import sys
+        from mmengine.registry import DefaultScope
+        from mmseg.registry import METRICS, MODELS, TRANSFORMS
+        from mmseg.utils import register_all_modules
+        register_all_modules(init_default_scope=False)
+        assert 'mmfreqkd' not in sys.modules
+        with DefaultScope.overwrite_default_scope('mmseg'):
+            connector = MODELS.build(dict(type='mmfreqkd.FeatureConnector',
+                                          in_channels=8, out_channels=16))
+            loader = TRANSFORMS.build(
+                dict(type='mmfreqkd.LoadPairedImageFromFile'))
+            metric = METRICS.build(
+                dict(type='mmfreqkd.DistillationLossMetric'))
+        print(type(connector).__module__, type(loader).__name__,
+              type(metric).__name__)
+    """)
+    result = subprocess.run([sys.executable, '-c', script],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        'mmfreqkd.models.connectors.feature_connector',
+        'LoadPairedImageFromFile', 'DistillationLossMetric'
+    ]
 
 
 def test_custom_imports_in_a_fresh_interpreter(tmp_path):
