@@ -14,6 +14,10 @@ env_cfg = dict(
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='nccl'))
 
+# mmengine's defaults, spelt out so that `--cfg-options randomness.seed=0`
+# (the OpenMMLab 3.x way to seed a run) names an existing key
+randomness = dict(seed=None, deterministic=False)
+
 vis_backends = [dict(type='LocalVisBackend')]
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 log_level = 'INFO'
