@@ -515,6 +515,69 @@ def test_apply_to_modality_rejects_geometry_and_bad_modality():
         resize(dict(img=ir, img_rgb=rgb_of(ir[..., 0]), img_shape=(60, 80)))
 
 
+@pytest.mark.parametrize('transform, scope', [
+    (dict(type='RandomFlip', prob=1.0), 'mmdet'),
+    # not flipping still writes flip=False: refused on every sample, not
+    # only on those that happen to flip
+    (dict(type='RandomFlip', prob=0.0), 'mmdet'),
+    (dict(type='RandomFlip', prob=1.0), 'mmseg'),
+    (dict(type='RandomFlip', prob=1.0, direction='vertical'), 'mmpretrain'),
+])
+@pytest.mark.parametrize('modality', ['rgb', 'ir'])
+def test_apply_to_modality_rejects_size_keeping_geometry(
+        transform, scope, modality):
+    """A flip keeps the size, but would leave the other image and the boxes
+    behind; it is named, with where it belongs."""
+    wrapper = build(
+        dict(type='ApplyToModality', modality=modality,
+             transforms=[dict(type='mmseg.AdjustGamma', gamma=2.0),
+                         transform]), scope)
+    ir = ir_pattern()[..., None]
+    results = dict(
+        img=ir.copy(), img_rgb=rgb_of(ir[..., 0]), img_path='a/lwir/f0.png',
+        img_shape=ir.shape[:2], gt_bboxes=np.array([BOX], np.float32),
+        flip=False, flip_direction=None)
+    with pytest.raises(RuntimeError, match=(
+            rf"ApplyToModality\(modality='{modality}'\): transforms\[1\] "
+            r"RandomFlip.* a/lwir/f0\.png .*'flip'.*PairedGeometric")):
+        wrapper(results)
+
+
+def test_apply_to_modality_rejects_in_place_box_changes():
+    """mmdet boxes are flipped in place: compared with a copy taken before."""
+    from mmdet.structures.bbox import HorizontalBoxes
+
+    def flip_boxes_only(results):
+        results['gt_bboxes'].flip_(results['img_shape'])
+        return results
+
+    ir = ir_pattern()[..., None]
+    wrapper = ApplyToModality(transforms=[flip_boxes_only], modality='ir')
+    with pytest.raises(RuntimeError, match=r"\['gt_bboxes'\]"):
+        wrapper(dict(img=ir, img_rgb=rgb_of(ir[..., 0]),
+                     img_shape=ir.shape[:2],
+                     gt_bboxes=HorizontalBoxes(np.array([BOX], np.float32))))
+
+
+@pytest.mark.parametrize('modality', ['rgb', 'ir'])
+def test_apply_to_modality_keeps_photometric_transforms(modality):
+    """The photometric transforms of the configs, README and tests pass and
+    leave the meta information and the annotations as they were."""
+    wrapper = build(
+        dict(type='ApplyToModality', modality=modality,
+             transforms=[dict(type='PhotoMetricDistortion')]), 'mmdet')
+    ir = np.repeat(ir_pattern()[..., None], 3, -1)
+    boxes = np.array([BOX], np.float32)
+    results = dict(
+        img=ir.copy(), img_rgb=rgb_of(ir[..., 0]), img_shape=ir.shape[:2],
+        gt_bboxes=boxes.copy(), flip=True, flip_direction='horizontal',
+        scale_factor=(1.0, 1.0))
+    out = wrapper(results)
+    assert out['img'].shape == out['img_rgb'].shape == ir.shape
+    np.testing.assert_array_equal(out['gt_bboxes'], boxes)
+    assert out['flip'] is True and out['scale_factor'] == (1.0, 1.0)
+
+
 # ------------------------------------------------------------- packing
 def test_pack_paired_inputs_types_and_shapes():
     ir = ir_pattern()
@@ -552,6 +615,20 @@ def test_pack_paired_inputs_types_and_shapes():
 
     with pytest.raises(KeyError, match='img_rgb'):
         PackPairedDetInputs()(dict(img=ir, img_path='x.png'))
+
+
+@pytest.mark.parametrize('packer', [PackPairedDetInputs, PackPairedSegInputs])
+def test_pack_refuses_images_that_are_no_longer_aligned(packer):
+    """E.g. a Resize written outside PairedGeometric resized the IR image
+    only; padding both into one canvas would pair unrelated pixels."""
+    ir = ir_pattern()
+    results = dict(
+        img=ir[:30, :40], img_rgb=rgb_of(ir), img_path='a/lwir/f0.png',
+        rgb_path='a/visible/f0.png', img_shape=(30, 40))
+    with pytest.raises(ValueError, match=(
+            r'IR image a/lwir/f0\.png is \(30, 40\) .* RGB pair '
+            r'a/visible/f0\.png is \(60, 80\).*inside PairedGeometric')):
+        packer()(results)
 
 
 # ------------------------------------------------ Stage-1 dataset configs

@@ -31,11 +31,19 @@ ANNOTATIONS = [
 ]
 
 
+def file_name(frame):
+    """The IR image of a KAIST frame, as kaist_to_coco.py names it."""
+    return frame.replace('/I', '/lwir/I') + '.jpg'
+
+
+FILE_NAMES = {im['id']: file_name(im['frame']) for im in IMAGES}
+
+
 def write_ann_file(path, annotations=ANNOTATIONS):
     images = [
         dict(
             im,
-            file_name=im['frame'].replace('/I', '/lwir/I') + '.jpg',
+            file_name=file_name(im['frame']),
             rgb_file_name=im['frame'].replace('/I', '/visible/I') + '.jpg',
             width=640,
             height=512) for im in IMAGES
@@ -54,12 +62,16 @@ def write_ann_file(path, annotations=ANNOTATIONS):
     return str(path)
 
 
-def sample(img_id, boxes_xywh, scores):
+def sample(img_id, boxes_xywh, scores, img_path=None):
+    """A prediction as mmdet's test loop gives it; ``img_path`` defaults to
+    the image of ``img_id`` in IMAGES."""
     boxes = torch.tensor(boxes_xywh, dtype=torch.float32).reshape(-1, 4)
     boxes[:, 2:] += boxes[:, :2]  # to xyxy, as mmdet predicts
+    if img_path is None and img_id in FILE_NAMES:
+        img_path = f'data/kaist/images/{FILE_NAMES[img_id]}'
     return dict(
         img_id=img_id,
-        img_path=f'data/kaist/images/{img_id}.jpg',
+        img_path=img_path,
         ori_shape=(512, 640),
         pred_instances=dict(
             bboxes=boxes,
@@ -226,9 +238,13 @@ def test_ign_flag_makes_an_ignore_region_through_the_converter(tmp_path):
         metric,
         [
             # day: only the unflagged person is detected
-            sample(1, [[300, 100, 40, 100]], [0.9]),
+            sample(1, [[300, 100, 40, 100]], [0.9],
+                   img_path=str(tmp_path / 'images' /
+                                file_name('set06/V000/I00019'))),
             # night: a detection on the flagged person, the best score
-            sample(2, [[100, 100, 40, 100]], [0.95]),
+            sample(2, [[100, 100, 40, 100]], [0.95],
+                   img_path=str(tmp_path / 'images' /
+                                file_name('set09/V000/I00019'))),
         ])
     # day: 1 positive, found: the 1e-10 clamp (in percent). Were the flagged
     # box a positive, half the persons would be missed: 50.
@@ -296,3 +312,109 @@ def test_images_left_out_of_the_evaluation_are_reported(tmp_path):
     assert results['kaist/MR_night'] == pytest.approx(
         100 * math.exp(8 / 9 * math.log(1) + 1 / 9 * math.log(1e-10)),
         rel=1e-9)
+
+
+@pytest.mark.parametrize('setting, message', [
+    # tuple('person') would be ('p', 'e', 'r', 's', 'o', 'n'): MR NaN
+    (dict(positive_labels='person'),
+     r"positive_labels .*\('person', \), not the string 'person'"),
+    (dict(positive_labels=('person', 1)), r'positive_labels .*str labels'),
+    (dict(positive_labels=()), r'positive_labels must be a non-empty'),
+    (dict(det_height_margin=math.nan), r'det_height_margin .*got nan'),
+    (dict(det_height_margin=math.inf), r'det_height_margin .*finite.*inf'),
+    (dict(det_height_margin=0.5), r'det_height_margin .*>= 1, got 0\.5'),
+    (dict(height_range=(math.nan, math.inf)), r'height_range .*\(nan, inf\)'),
+    (dict(height_range=(55, math.nan)), r'height_range .*\(55, nan\)'),
+    (dict(height_range=(math.inf, math.inf)), r'height_range .*finite min'),
+    (dict(height_range=(-10, 100)), r'height_range .*min >= 0'),
+    (dict(height_range=('55', 100)), r"height_range .*\('55', 100\)"),
+    (dict(iou_thr=math.nan), r'iou_thr must be in \(0, 1\], got nan'),
+    (dict(bounds=(5, 5, math.nan, 507)), r'bounds .*nan'),
+    (dict(occlusions='01'), r"occlusions .*got '01'"),
+    (dict(occlusions=(0, 1.0)), r'occlusions .*got \(0, 1\.0\)'),
+])
+def test_settings_that_cannot_hold_are_refused(tmp_path, setting, message):
+    with pytest.raises(ValueError, match=message):
+        KAISTMissRateMetric(
+            ann_file=write_ann_file(tmp_path / 'a.json'), **setting)
+
+
+def test_infinite_upper_height_and_bounds_are_accepted(tmp_path):
+    metric = KAISTMissRateMetric(
+        ann_file=write_ann_file(tmp_path / 'a.json'),
+        height_range=(0, math.inf),
+        bounds=(-math.inf, -math.inf, math.inf, math.inf),
+        det_height_margin=1.25)
+    assert metric.height_range == (0.0, math.inf)
+
+
+def test_positive_labels_must_be_labels_of_the_file(tmp_path):
+    path = write_ann_file(tmp_path / 'a.json')
+    with pytest.raises(ValueError, match=(
+            r"positive_labels \['Person'\] match no annotation label of "
+            r".*a\.json, whose labels are \['people', 'person'\]")):
+        KAISTMissRateMetric(ann_file=path, positive_labels=('Person', ))
+    with pytest.raises(ValueError, match=r"\['cyclist'\] match no"):
+        KAISTMissRateMetric(
+            ann_file=path, positive_labels=('person', 'cyclist'))
+    KAISTMissRateMetric(ann_file=path, positive_labels=('person', 'people'))
+    # a file without any box: no positive whatever the labels (NaN)
+    empty = write_ann_file(tmp_path / 'empty.json', annotations=[])
+    KAISTMissRateMetric(ann_file=empty, positive_labels=('Person', ))
+
+
+@pytest.mark.parametrize('field, value, message', [
+    ('occlusion', 7, r'annotation 2 has occlusion 7; .*0 .*1 .*2'),
+    ('occlusion', '0', r"annotation 2 has occlusion '0'"),
+    ('iscrowd', 'no', r"annotation 2 has iscrowd 'no'; expected 0 or 1"),
+    ('iscrowd', 2, r'annotation 2 has iscrowd 2'),
+    ('bbox', [10, 10, 5], r'annotation 2 has bbox \[10, 10, 5\]; .*4 finite'),
+    ('bbox', [10, 10, -5, 20], r'annotation 2 has bbox .*w, h >= 0'),
+    ('bbox', [10, 10, math.nan, 20], r'annotation 2 has bbox \[10, 10, nan'),
+    ('bbox', [10, 10, '5', 20], r"annotation 2 has bbox \[10, 10, '5', 20\]"),
+    ('label', None, r'annotation 2 has label None'),
+])
+def test_annotation_fields_are_checked(tmp_path, field, value, message):
+    path = write_ann_file(tmp_path / 'bad.json')
+    coco = json.loads((tmp_path / 'bad.json').read_text())
+    coco['annotations'][1][field] = value
+    (tmp_path / 'bad.json').write_text(json.dumps(coco))
+    with pytest.raises(ValueError, match=r'bad\.json: ' + message):
+        KAISTMissRateMetric(ann_file=path)
+
+
+def test_reused_image_id_is_refused(tmp_path):
+    path = write_ann_file(tmp_path / 'bad.json')
+    coco = json.loads((tmp_path / 'bad.json').read_text())
+    coco['images'][1]['id'] = coco['images'][0]['id']
+    (tmp_path / 'bad.json').write_text(json.dumps(coco))
+    with pytest.raises(ValueError, match=(
+            r'bad\.json: image id 7 is used by two images '
+            r'\(set09/V000/lwir/I00019\.jpg and set06/V000/lwir/I00039')):
+        KAISTMissRateMetric(ann_file=path)
+
+
+def test_evaluator_json_of_another_split_is_refused(tmp_path):
+    """The dataloader's sample 5 is another frame than image 5 of the
+    evaluator's JSON (both converters number images from 1)."""
+    metric = KAISTMissRateMetric(ann_file=write_ann_file(tmp_path / 'a.json'))
+    metric.dataset_meta = dict(classes=('person', ))
+    other = 'data/kaist/images/set00/V000/lwir/I00000.jpg'
+    with pytest.raises(ValueError, match=(
+            r"image id 5 is file_name 'set06/V000/lwir/I00019\.jpg' in the "
+            rf'evaluator ann_file .*a\.json, but .* is {other}')):
+        metric.process({}, [sample(5, [], [], img_path=other)])
+    # the same image under another data root: accepted
+    metric.process({}, [
+        sample(5, [], [], img_path='/abs/root/set06/V000/lwir/I00019.jpg')
+    ])
+    # a JSON without file_name is checked on its frame
+    coco = json.loads((tmp_path / 'a.json').read_text())
+    for image in coco['images']:
+        del image['file_name']
+    (tmp_path / 'b.json').write_text(json.dumps(coco))
+    metric = KAISTMissRateMetric(ann_file=str(tmp_path / 'b.json'))
+    metric.process({}, [sample(5, [], [])])
+    with pytest.raises(ValueError, match=r"image id 5 is frame "
+                       r"'set06/V000/I00019'.*b\.json"):
+        metric.process({}, [sample(5, [], [], img_path=other)])

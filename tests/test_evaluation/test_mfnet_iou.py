@@ -165,3 +165,28 @@ def test_unlabelled_index_must_be_a_class_of_the_dataset():
     metric = MFNetIoUMetric(ignore_unlabelled=True, unlabelled_index=8)
     metric.dataset_meta = dict(classes=CLASSES)
     assert metric.dataset_meta['classes'] == CLASSES
+
+
+@pytest.mark.parametrize('bad_value', [9, 12, -1, 254])
+def test_label_values_outside_the_classes_are_refused(bad_value):
+    """A label value >= 9 (other than 255) would be left out of the label
+    areas but kept in the unions: a silently lower mIoU at 100 % aAcc."""
+    label = np.ones((4, 4), np.int64)
+    label[:2] = bad_value
+    label[3, 3] = 255  # the ignore index is a valid label value
+    data = samples([label], [np.ones((4, 4), np.int64)], ['00001D'],
+                   seg_map_path='data/mfnet/labels/00001D.png')
+    with pytest.raises(ValueError, match=(
+            r'00001D\.png, seg_map_path=data/mfnet/labels/00001D\.png.*'
+            rf'\[{bad_value}\] \(8 pixels\).*\[0, 9\).*255')):
+        run(MFNetIoUMetric(), data)
+
+
+def test_label_of_another_shape_than_the_prediction_is_refused():
+    pred = np.ones((4, 4), np.int64)
+    for label, shape in ((np.ones((2, 2), np.int64), r'\(1, 2, 2\)'),
+                         (np.ones((4, 4, 3), np.int64), r'\(1, 4, 4, 3\)')):
+        with pytest.raises(ValueError,
+                           match=rf'00002N\.png has shape {shape}.*'
+                           r'prediction \(1, 4, 4\)'):
+            run(MFNetIoUMetric(), samples([label], [pred], ['00002N']))

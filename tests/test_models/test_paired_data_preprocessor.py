@@ -75,10 +75,10 @@ def test_list_inputs_normalised_and_padded_to_14(bgr_to_rgb):
     assert seg_sample.pad_shape == (28, 56)  # (25, 50)
 
 
-def test_three_channel_ir_and_modalities_of_different_crop():
-    """A larger RGB crop still gives both modalities one padded size."""
-    rgb = [random_image(3, 20, 33, 0)]
-    ir = [random_image(3, 29, 15, 1)]
+def test_three_channel_ir():
+    """A three-channel IR image with per-channel statistics."""
+    rgb = [random_image(3, 29, 33, 0)]
+    ir = [random_image(3, 29, 33, 1)]
     ir_mean, ir_std = [10.0, 20.0, 30.0], [2.0, 3.0, 4.0]
     preprocessor = PairedDataPreprocessor(
         rgb_mean=RGB_MEAN, rgb_std=RGB_STD, ir_mean=ir_mean, ir_std=ir_std)
@@ -166,6 +166,33 @@ def test_input_errors():
             dict(inputs=dict(rgb=rgb * 2,
                              ir=[random_image(3, 14, 14, 1),
                                  random_image(1, 14, 14, 1)])))
+
+
+def test_pairs_that_are_no_longer_aligned_are_refused():
+    """IR and RGB of one sample must have the same size: padding them into
+    one canvas would pair unrelated pixels (e.g. a Resize of the IR image
+    only, written outside PairedGeometric)."""
+    preprocessor = PairedDataPreprocessor()
+    rgb = [random_image(3, 30, 40, 0), random_image(3, 30, 40, 1)]
+    ir = [random_image(1, 30, 40, 2), random_image(1, 15, 20, 3)]
+    samples = [
+        DetDataSample(metainfo=dict(img_path='a/lwir/f0.png')),
+        DetDataSample(
+            metainfo=dict(img_path='a/lwir/f1.png',
+                          rgb_path='a/visible/f1.png'))
+    ]
+    with pytest.raises(ValueError, match=(
+            r'sample 1 \(img_path=a/lwir/f1\.png, rgb_path=a/visible/f1\.png'
+            r'\) has an IR image of \(15, 20\) .* RGB image of \(30, 40\).*'
+            'PairedGeometric')):
+        preprocessor(dict(inputs=dict(rgb=rgb, ir=ir), data_samples=samples))
+    # without data samples the index alone is named
+    with pytest.raises(ValueError, match=r'sample 1 has an IR image'):
+        preprocessor(dict(inputs=dict(rgb=rgb, ir=ir)))
+    # same IR / RGB size per sample, different sizes across samples: fine
+    out = preprocessor(
+        dict(inputs=dict(rgb=[rgb[0], random_image(3, 15, 20, 4)], ir=ir)))
+    assert out['inputs']['rgb'].shape == (2, 3, 42, 42)
 
 
 def test_same_size_batch_is_processed_as_one_tensor():

@@ -35,7 +35,22 @@ def image_to_chw_tensor(img: np.ndarray) -> torch.Tensor:
 
 
 def _pair_inputs(packed: dict, results: dict, packer: str) -> dict:
-    """Replace ``packed['inputs']`` (the IR tensor) by ``dict(ir=, rgb=)``."""
+    """Replace ``packed['inputs']`` (the IR tensor) by ``dict(ir=, rgb=)``.
+
+    Args:
+        packed (dict): Output of the parent packer, ``inputs`` the IR tensor.
+        results (dict): The results it packed, with ``img`` (IR) and
+            ``img_rgb``.
+        packer (str): Name of the packing transform, for error messages.
+
+    Returns:
+        dict: ``packed`` with ``inputs = dict(ir=..., rgb=...)``.
+
+    Raises:
+        KeyError: When ``img`` or ``img_rgb`` is missing.
+        ValueError: When the IR and RGB images differ in height or width
+            (they are no longer pixel-aligned), naming both files.
+    """
     missing = [key for key in ('img', RGB_KEY) if key not in results]
     if missing:
         raise KeyError(
@@ -43,6 +58,17 @@ def _pair_inputs(packed: dict, results: dict, packer: str) -> dict:
             f'{missing} (IR image in img, RGB image in img_rgb); load the '
             'pair with LoadPairedImageFromFile or '
             'LoadRGBTFromPNG(with_rgb=True)')
+    ir_size = tuple(getattr(results['img'], 'shape', ())[:2])
+    rgb_size = tuple(getattr(results[RGB_KEY], 'shape', ())[:2])
+    if ir_size != rgb_size:
+        raise ValueError(
+            f'{packer}: the IR image {results.get("img_path")} is {ir_size} '
+            f'(H, W) but its RGB pair {results.get("rgb_path")} is '
+            f'{rgb_size}, so they are no longer pixel-aligned; geometric '
+            'transforms (Resize, RandomFlip, RandomCrop, Pad, ...) belong '
+            'inside PairedGeometric, which applies them to both images, and '
+            'pairs stored at different sizes are loaded with '
+            'LoadPairedImageFromFile(resize_rgb_to_ir=True)')
     packed['inputs'] = dict(
         ir=packed['inputs'], rgb=image_to_chw_tensor(results[RGB_KEY]))
     return packed
@@ -54,7 +80,9 @@ class PackPairedDetInputs(PackDetInputs):
 
     As :class:`mmdet.datasets.transforms.PackDetInputs`, but ``inputs`` is
     ``dict(ir=Tensor(C_ir, H, W), rgb=Tensor(3, H, W))`` (dtype of the
-    images, uint8 by default) instead of one tensor.
+    images, uint8 by default) instead of one tensor. The two images must
+    have the same height and width (else ``ValueError`` naming both files):
+    apply geometric transforms inside :class:`PairedGeometric`.
 
     Args:
         meta_keys (Sequence[str]): Results keys copied to the metainfo of the
@@ -89,7 +117,8 @@ class PackPairedSegInputs(PackSegInputs):
 
     As :class:`mmseg.datasets.transforms.PackSegInputs`, but ``inputs`` is
     ``dict(ir=Tensor(C_ir, H, W), rgb=Tensor(3, H, W))`` instead of one
-    tensor.
+    tensor. The two images must have the same height and width (else
+    ``ValueError`` naming both files).
 
     Args:
         meta_keys (Sequence[str]): Results keys copied to the metainfo of the
@@ -127,7 +156,8 @@ class PackPairedClsInputs(PackInputs):
     ``gt_label`` / ``gt_score`` of an MMPretrain ``DataSample``), but
     ``inputs`` is ``dict(ir=Tensor(C_ir, H, W), rgb=Tensor(3, H, W))`` (dtype
     of the images, uint8 by default) instead of one tensor; batch it with
-    :class:`PairedDataPreprocessor`.
+    :class:`PairedDataPreprocessor`. The two images must have the same
+    height and width (else ``ValueError`` naming both files).
 
     Args:
         meta_keys (Sequence[str]): Results keys copied to the metainfo of

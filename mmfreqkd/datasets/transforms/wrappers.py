@@ -37,8 +37,89 @@ _INSTANCE_KEYS = ('gt_bboxes', 'gt_bboxes_labels', 'gt_ignore_flags',
                   'proposals_scores')
 
 
+#: Meta keys that only geometric transforms write (mmcv / mmdet / mmseg /
+#: mmpretrain ``RandomFlip``, ``Resize``, ``RandomCrop``, ``RandomAffine``,
+#: ``Pad``, ...). :class:`ApplyToModality` refuses a wrapped transform that
+#: writes any of them, even with an unchanged value.
+_GEOMETRIC_META_KEYS = ('flip', 'flip_direction', 'homography_matrix',
+                        'scale_factor', 'crop_bbox', 'pad_shape',
+                        'pad_fixed_size', 'pad_size_divisor')
+#: Meta keys that photometric transforms may rewrite (e.g. mmdet ``Albu``
+#: sets ``img_shape``): :class:`ApplyToModality` refuses a change of value.
+_SHAPE_META_KEYS = ('img_shape', )
+
+
 def _is_annotation_key(key: str) -> bool:
     return key.startswith(_ANNOTATION_PREFIX) or key in _ANNOTATION_KEYS
+
+
+def _is_geometric_key(key: str) -> bool:
+    """Whether a geometric transform would set or change ``key`` (meta
+    information on the geometry, or an annotation)."""
+    return (key in _GEOMETRIC_META_KEYS or key in _SHAPE_META_KEYS
+            or _is_annotation_key(key))
+
+
+class _WatchedView(dict):
+    """Results dict of :class:`ApplyToModality` that records the keys
+    written to it (``view[key] = ...`` and ``view.update(...)``).
+
+    Args:
+        results (dict): The keys of the view.
+    """
+
+    def __init__(self, results: dict) -> None:
+        super().__init__(results)
+        self.written = set()
+
+    def __setitem__(self, key, value) -> None:
+        self.written.add(key)
+        super().__setitem__(key, value)
+
+    def update(self, *args, **kwargs) -> None:
+        other = dict(*args, **kwargs)
+        self.written.update(other)
+        super().update(other)
+
+
+def _snapshot(value):
+    """A copy of ``value`` that an in-place change of ``value`` (e.g. mmdet
+    boxes ``flip_``) does not affect: arrays, tensors and mmdet boxes (their
+    ``tensor``) are copied, sequences copied element-wise, other objects
+    kept as they are (compared by identity or ``==``)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, torch.Tensor):
+        return value.clone()
+    tensor = getattr(value, 'tensor', None)  # mmdet BaseBoxes
+    if isinstance(tensor, torch.Tensor):
+        return type(value), tensor.clone()
+    if isinstance(value, (list, tuple)):
+        return tuple(_snapshot(item) for item in value)
+    return value
+
+
+def _same_snapshot(first, second) -> bool:
+    """Whether two :func:`_snapshot` results hold the same value."""
+    if first is second:
+        return True
+    if isinstance(first, np.ndarray) or isinstance(second, np.ndarray):
+        return (isinstance(first, np.ndarray)
+                and isinstance(second, np.ndarray)
+                and first.shape == second.shape
+                and np.array_equal(first, second))
+    if isinstance(first, torch.Tensor) or isinstance(second, torch.Tensor):
+        return (isinstance(first, torch.Tensor)
+                and isinstance(second, torch.Tensor)
+                and first.shape == second.shape
+                and torch.equal(first, second))
+    if isinstance(first, tuple) and isinstance(second, tuple):
+        return len(first) == len(second) and all(
+            _same_snapshot(a, b) for a, b in zip(first, second))
+    try:
+        return bool(first == second)
+    except Exception:  # no (boolean) equality
+        return False
 
 
 def _keep_channel_axis(before, after):
@@ -281,7 +362,14 @@ class ApplyToModality(BaseTransform):
     change the RGB image but not the IR image, or the reverse. The wrapped
     transforms see the chosen image as ``img`` together with the other keys
     of ``results``; only the image is written back. They must keep the
-    image size.
+    geometry of the image, since the other image and the annotations do not
+    follow: a transform that changes the image size, writes geometric meta
+    information (``flip``, ``flip_direction``, ``homography_matrix``,
+    ``scale_factor``, ``crop_bbox``, ``pad_shape``, ...), changes
+    ``img_shape`` or changes an annotation (``gt_bboxes``, ``gt_masks``,
+    ``gt_seg_map``, ...) is refused with a ``RuntimeError`` naming it (e.g. a
+    ``RandomFlip``, which keeps the size); geometric transforms belong in
+    :class:`PairedGeometric`.
 
     Required keys: ``img`` (IR) and, for ``modality='rgb'``, ``img_rgb``.
 
@@ -317,11 +405,12 @@ class ApplyToModality(BaseTransform):
                 f"ApplyToModality(modality='{self.modality}'): results have "
                 f"no '{key}'")
         image = results[key]
-        view: Dict = dict(results)
+        view: Dict = _WatchedView(results)
         view['img'] = image
-        view = self.transforms(view)
-        if view is None:
-            return None
+        for index, transform in enumerate(self.transforms.transforms):
+            view = self._apply_one(view, index, transform, results)
+            if view is None:
+                return None
         transformed = _keep_channel_axis(image, view['img'])
         _check_numpy_image(transformed, 'ApplyToModality', self.transforms,
                            self.modality)
@@ -333,6 +422,55 @@ class ApplyToModality(BaseTransform):
                 'PairedGeometric')
         results[key] = transformed
         return results
+
+    def _apply_one(self, view: dict, index: int, transform: Callable,
+                   results: dict) -> Optional[dict]:
+        """Run one wrapped transform on the view; refuse it if it changed
+        the geometry (even keeping the size, e.g. a flip).
+
+        Args:
+            view (_WatchedView): Results the transform gets, the chosen
+                image as ``img``.
+            index (int): Position of the transform in ``transforms``.
+            transform (callable): The transform.
+            results (dict): The results given to :meth:`transform`, for the
+                file names in errors.
+
+        Returns:
+            dict | None: The transformed view (a :class:`_WatchedView`), or
+            ``None`` when the transform drops the sample.
+
+        Raises:
+            RuntimeError: When the transform wrote a geometric meta key
+                (``flip``, ``scale_factor``, ...) or changed ``img_shape`` or
+                an annotation (also in place, e.g. mmdet boxes ``flip_``).
+        """
+        before = {
+            name: _snapshot(value)
+            for name, value in view.items() if _is_geometric_key(name)
+        }
+        view.written.clear()
+        out = transform(view)
+        if out is None:
+            return None
+        written = out.written if out is view else set()
+        changed = sorted(
+            name for name in set(out) | set(before)
+            if _is_geometric_key(name) and (
+                (name in _GEOMETRIC_META_KEYS and name in written)
+                or (name in before) != (name in out) or
+                (name in before
+                 and not _same_snapshot(before[name], _snapshot(out[name])))))
+        if changed:
+            raise RuntimeError(
+                f'ApplyToModality(modality={self.modality!r}): '
+                f'transforms[{index}] {transform!r} changed the geometry of '
+                f'the {self.modality} image of {results.get("img_path")} '
+                f'(it set or changed {changed}), which would leave the '
+                'other image and the annotations out of step; geometric '
+                'transforms (RandomFlip, Resize, RandomCrop, ...) belong in '
+                'PairedGeometric, which applies them to both images')
+        return out if isinstance(out, _WatchedView) else _WatchedView(out)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(transforms={self.transforms}, '

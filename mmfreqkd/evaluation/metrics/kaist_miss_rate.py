@@ -1,6 +1,7 @@
 """KAIST log-average miss rate (MR^-2), all / day / night."""
 import json
 import math
+import numbers
 import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -17,6 +18,50 @@ from ..functional import (FPPI_REFERENCES, evaluate_miss_rate,
 
 #: The reported subsets: every evaluated image, day frames, night frames.
 SUBSETS = ('all', 'day', 'night')
+
+
+#: Types accepted for the settings that list values (not str: a single
+#: label would be split into its characters).
+_COLLECTIONS = (list, tuple, set, frozenset)
+
+
+def _is_number(value) -> bool:
+    """A real number that is not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_int(value) -> bool:
+    """An int that is not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _image_mismatch(img_path: str, image: dict) -> Optional[str]:
+    """Check that a sample's image is the JSON image entry of its id.
+
+    Args:
+        img_path (str): ``img_path`` of the evaluated sample.
+        image (dict): The JSON image entry of the sample's ``img_id``.
+
+    Returns:
+        str | None: What the entry names (``file_name``, else ``frame``)
+        when ``img_path`` is not that image; None when it is, or when the
+        entry names neither.
+    """
+    path = osp.normpath(str(img_path)).replace('\\', '/')
+    if image.get('file_name'):
+        name = osp.normpath(str(image['file_name'])).replace('\\', '/')
+        if path == name or path.endswith('/' + name):
+            return None
+        return f"file_name '{image['file_name']}'"
+    if image.get('frame'):
+        # KAIST frames 'setXX/VYYY/IZZZZZ' vs '.../setXX/VYYY/lwir/IZZZZZ.jpg'
+        *folders, stem = str(image['frame']).split('/')
+        parts = path.split('/')
+        if (osp.splitext(parts[-1])[0] == stem
+                and all(folder in parts[:-1] for folder in folders)):
+            return None
+        return f"frame '{image['frame']}'"
+    return None
 
 
 @METRICS.register_module()
@@ -50,22 +95,28 @@ class KAISTMissRateMetric(BaseMetric):
         iou_thr (float): Overlap threshold of matching, in (0, 1].
             Defaults to 0.5.
         height_range (tuple[float, float]): Inclusive height range of
-            positives in pixels. Defaults to ``(55, inf)``.
+            positives in pixels: a finite ``min >= 0`` and a ``max >= min``
+            that may be ``inf`` (no upper bound). Defaults to ``(55, inf)``.
         occlusions (Sequence[int]): Occlusion levels of positives, a
             non-empty subset of 0 (none), 1 (partial) and 2 (heavy).
             Defaults to ``(0, 1)``.
         bounds (tuple[float, float, float, float] | None): ``(x_min, y_min,
             x_max, y_max)``: positives have ``x_min <= x`` and
             ``x + w <= x_max``, ``y_min <= y`` and ``y + h <= y_max``;
-            ``x_min < x_max`` and ``y_min < y_max``. None disables the test.
+            ``x_min < x_max`` and ``y_min < y_max`` (numbers, not NaN; an
+            infinite one leaves that side open). None disables the test.
             Defaults to ``(5, 5, 635, 507)``.
         positive_labels (Sequence[str]): Annotation labels that can be
-            positives (boxes marked ``iscrowd: 1`` never are).
+            positives (boxes marked ``iscrowd: 1`` never are): a non-empty
+            sequence of strings (not one string), each of which must be the
+            ``label`` of some annotation of ``ann_file`` (unless it has
+            none).
             Defaults to ``('person', )``.
-        det_height_margin (float | None): If given, drop detections whose
-            height is outside ``[h_min / margin, h_max * margin)`` before
-            matching, as the Caltech ``dbEval`` does with 1.25. The KAIST
-            tooling does not, hence the default None (keep all detections).
+        det_height_margin (float | None): If given, a finite number >= 1:
+            drop detections whose height is outside ``[h_min / margin,
+            h_max * margin)`` before matching, as the Caltech ``dbEval``
+            does with 1.25. The KAIST tooling does not, hence the default
+            None (keep all detections).
         outfile_prefix (str | None): If given, write the detections to
             ``{outfile_prefix}.bbox.json`` (COCO results: ``image_id``,
             ``category_id`` 1, ``bbox`` ``[x, y, w, h]``, ``score``) and to
@@ -100,24 +151,47 @@ class KAISTMissRateMetric(BaseMetric):
             raise ValueError('KAISTMissRateMetric needs `ann_file`, the KAIST '
                              'COCO JSON with `label`, `occlusion` and '
                              '`iscrowd` fields')
-        if not 0 < iou_thr <= 1:
+        if not _is_number(iou_thr) or not 0 < iou_thr <= 1:
             raise ValueError(f'iou_thr must be in (0, 1], got {iou_thr}')
-        if len(height_range) != 2 or height_range[0] > height_range[1]:
-            raise ValueError('height_range must be (min, max) with min <= '
-                             f'max, got {height_range}')
-        if not occlusions or not set(occlusions) <= {0, 1, 2}:
+        if (not isinstance(height_range, (list, tuple))
+                or len(height_range) != 2
+                or not all(_is_number(h) for h in height_range)
+                or not math.isfinite(height_range[0]) or height_range[0] < 0
+                or not height_range[0] <= height_range[1]):
+            raise ValueError(
+                'height_range must be (min, max) pixel heights with a finite '
+                'min >= 0 and max >= min (max may be inf), got '
+                f'{height_range!r}')
+        if (not isinstance(occlusions, _COLLECTIONS) or not occlusions
+                or not all(_is_int(level) for level in occlusions)
+                or not set(occlusions) <= {0, 1, 2}):
             raise ValueError('occlusions must be a non-empty subset of the '
                              'KAIST occlusion levels (0, 1, 2), got '
-                             f'{occlusions}')
-        if bounds is not None and (len(bounds) != 4
-                                   or not bounds[0] < bounds[2]
-                                   or not bounds[1] < bounds[3]):
+                             f'{occlusions!r}')
+        if bounds is not None and (
+                not isinstance(bounds, (list, tuple)) or len(bounds) != 4
+                or not all(_is_number(b) for b in bounds)
+                or not bounds[0] < bounds[2] or not bounds[1] < bounds[3]):
             raise ValueError('bounds must be (x_min, y_min, x_max, y_max) '
                              'with x_min < x_max and y_min < y_max, got '
-                             f'{bounds}')
-        if det_height_margin is not None and det_height_margin < 1:
+                             f'{bounds!r}')
+        if isinstance(positive_labels, str):
             raise ValueError(
-                f'det_height_margin must be >= 1, got {det_height_margin}')
+                'positive_labels must be a sequence of labels, e.g. '
+                f"('{positive_labels}', ), not the string "
+                f'{positive_labels!r} (whose characters would be the labels)')
+        if (not isinstance(positive_labels, _COLLECTIONS)
+                or not positive_labels
+                or not all(isinstance(label, str)
+                           for label in positive_labels)):
+            raise ValueError('positive_labels must be a non-empty sequence of '
+                             f'str labels, got {positive_labels!r}')
+        if det_height_margin is not None and (
+                not _is_number(det_height_margin)
+                or not math.isfinite(det_height_margin)
+                or not det_height_margin >= 1):
+            raise ValueError('det_height_margin must be None or a finite '
+                             f'number >= 1, got {det_height_margin!r}')
         self.ann_file = ann_file
         self.iou_thr = iou_thr
         self.height_range = tuple(float(h) for h in height_range)
@@ -131,6 +205,38 @@ class KAISTMissRateMetric(BaseMetric):
                 coco = json.load(f)
         self.images, self.ground_truth = self._parse_ground_truth(coco)
 
+    def _check_annotation(self, ann: dict) -> None:
+        """Raise on an annotation whose fields cannot be KAIST's.
+
+        Args:
+            ann (dict): One entry of the JSON ``annotations``, with
+                ``bbox``, ``label``, ``occlusion`` and ``iscrowd``.
+
+        Raises:
+            ValueError: Naming ``ann_file`` and the annotation id, unless
+                ``bbox`` is 4 finite numbers ``[x, y, w, h]`` with
+                ``w, h >= 0``, ``label`` a string, ``occlusion`` 0, 1 or 2
+                and ``iscrowd`` 0 or 1.
+        """
+        where = f'{self.ann_file}: annotation {ann.get("id")}'
+        bbox = ann['bbox']
+        if (not isinstance(bbox, (list, tuple)) or len(bbox) != 4
+                or not all(_is_number(v) and math.isfinite(v) for v in bbox)
+                or bbox[2] < 0 or bbox[3] < 0):
+            raise ValueError(f'{where} has bbox {bbox!r}; expected 4 finite '
+                             'numbers [x, y, w, h] with w, h >= 0')
+        if not isinstance(ann['label'], str):
+            raise ValueError(f'{where} has label {ann["label"]!r}; expected '
+                             "a string (e.g. 'person')")
+        if not _is_int(ann['occlusion']) or ann['occlusion'] not in (0, 1, 2):
+            raise ValueError(
+                f'{where} has occlusion {ann["occlusion"]!r}; expected a '
+                'KAIST occlusion level 0 (none), 1 (partial) or 2 (heavy)')
+        if (not isinstance(ann['iscrowd'], int)
+                or ann['iscrowd'] not in (0, 1)):
+            raise ValueError(f'{where} has iscrowd {ann["iscrowd"]!r}; '
+                             'expected 0 or 1')
+
     def _parse_ground_truth(self, coco: dict) -> Tuple[dict, dict]:
         """Index the JSON images and flag each image's boxes.
 
@@ -141,6 +247,15 @@ class KAISTMissRateMetric(BaseMetric):
             tuple[dict, dict]: ``images`` maps image id to its JSON entry;
             ``ground_truth`` maps image id to ``(boxes (G, 4) xywh,
             ignore (G,) bool)``; ``iscrowd: 1`` boxes are ignore regions.
+
+        Raises:
+            KeyError: On a missing list or field, naming ``ann_file``.
+            ValueError: On a reused image id, an annotation field that
+                cannot be KAIST's (see :meth:`_check_annotation`), or
+                ``positive_labels`` of which one is the label of no
+                annotation (in a file that has annotations), naming
+                ``ann_file`` and the image or annotation id, or the labels
+                the file has.
         """
         for key in ('images', 'annotations'):
             if key not in coco:
@@ -150,6 +265,11 @@ class KAISTMissRateMetric(BaseMetric):
             if 'id' not in image or 'is_night' not in image:
                 raise KeyError(f'{self.ann_file}: image entry {image} lacks '
                                '"id" or "is_night"')
+            if image['id'] in images:
+                raise ValueError(
+                    f'{self.ann_file}: image id {image["id"]!r} is used by '
+                    f'two images ({images[image["id"]].get("file_name")} and '
+                    f'{image.get("file_name")}); image ids must be unique')
             images[image['id']] = image
         per_image = {image_id: [] for image_id in images}
         for ann in coco['annotations']:
@@ -162,7 +282,21 @@ class KAISTMissRateMetric(BaseMetric):
             if ann['image_id'] not in per_image:
                 raise KeyError(f'{self.ann_file}: annotation {ann.get("id")} '
                                f'refers to unknown image {ann["image_id"]}')
+            self._check_annotation(ann)
             per_image[ann['image_id']].append(ann)
+        # a file without any box has no positive whatever the labels (NaN,
+        # documented); otherwise a label absent from it is a typo or the
+        # labels of another dataset
+        file_labels = {ann['label'] for ann in coco['annotations']}
+        unknown = [
+            label for label in self.positive_labels
+            if label not in file_labels
+        ]
+        if file_labels and unknown:
+            raise ValueError(
+                f'positive_labels {unknown} match no annotation label of '
+                f'{self.ann_file}, whose labels are {sorted(file_labels)}; '
+                'their boxes could never be positives')
         ground_truth = {}
         for image_id, anns in per_image.items():
             boxes = np.array([ann['bbox'] for ann in anns],
@@ -184,10 +318,31 @@ class KAISTMissRateMetric(BaseMetric):
         Args:
             data_batch (dict): A batch from the dataloader (unused).
             data_samples (Sequence[dict]): Detection data samples as dicts
-                with ``img_id`` and ``pred_instances`` holding ``bboxes``
-                (N, 4) xyxy in original image pixels and ``scores`` (N,).
+                with ``img_id``, ``img_path`` (optional, checked when given)
+                and ``pred_instances`` holding ``bboxes`` (N, 4) xyxy in
+                original image pixels and ``scores`` (N,).
+
+        Raises:
+            ValueError: When a sample's ``img_path`` is not the image that
+                ``ann_file`` lists under its ``img_id`` (its ``file_name``,
+                or ``frame``), e.g. when the evaluator's ``ann_file`` is the
+                JSON of another split than the dataloader's.
         """
         for sample in data_samples:
+            img_id = sample['img_id']
+            if sample.get('img_path') is not None and img_id in self.images:
+                expected = _image_mismatch(sample['img_path'],
+                                           self.images[img_id])
+                if expected is not None:
+                    raise ValueError(
+                        f'image id {img_id!r} is {expected} in the '
+                        f'evaluator ann_file {self.ann_file}, but the '
+                        'evaluated sample of that id is '
+                        f'{sample["img_path"]}; the evaluator ann_file must '
+                        'be the JSON of the split the dataloader reads '
+                        '(compare val_evaluator.ann_file with '
+                        'val_dataloader.dataset.ann_file, and the test_ '
+                        'ones)')
             pred = sample['pred_instances']
             bboxes = pred['bboxes'].detach().cpu().numpy().astype(np.float64)
             xywh = bboxes.reshape(-1, 4).copy()

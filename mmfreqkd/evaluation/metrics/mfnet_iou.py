@@ -111,8 +111,18 @@ class MFNetIoUMetric(IoUMetric):
             data_batch (dict): A batch from the dataloader (unused).
             data_samples (Sequence[dict]): Segmentation data samples as dicts
                 with ``pred_sem_seg``, ``gt_sem_seg`` (``data`` of shape
-                (1, H, W)), ``img_path`` and optionally ``is_night``.
+                (1, H, W)), ``img_path`` and optionally ``is_night`` and
+                ``seg_map_path``.
+
+        Raises:
+            ValueError: When a label is not of its prediction's shape or
+                holds values outside ``[0, number of classes)`` other than
+                ``ignore_index`` (naming ``img_path`` and ``seg_map_path``).
         """
+        if not self.format_only:
+            num_classes = len(self.dataset_meta['classes'])
+            for sample in data_samples:
+                self._check_label(sample, num_classes)
         start = len(self.results)
         super().process(data_batch, data_samples)
         if self.format_only:
@@ -121,6 +131,47 @@ class MFNetIoUMetric(IoUMetric):
             night = sample['is_night'] if 'is_night' in sample else \
                 is_night_frame(sample['img_path'])
             self.results[index] = (*self.results[index], bool(night))
+
+    def _check_label(self, sample: dict, num_classes: int) -> None:
+        """Raise unless the label of a sample fits its prediction.
+
+        Pixels labelled ``>= num_classes`` would be dropped from the label
+        areas but kept in the unions, which silently lowers the IoU and
+        leaves ``aAcc`` unchanged; a label of another shape (e.g. a colour
+        palette PNG, or a map of another size) fails far away or not at all.
+
+        Args:
+            sample (dict): Data sample with ``pred_sem_seg``, ``gt_sem_seg``,
+                ``img_path`` and optionally ``seg_map_path``.
+            num_classes (int): Number of classes of the dataset.
+
+        Raises:
+            ValueError: When the label and prediction shapes differ, or the
+                label holds values outside ``[0, num_classes)`` other than
+                ``ignore_index``, naming ``img_path`` / ``seg_map_path``.
+        """
+        pred = sample['pred_sem_seg']['data']
+        label = sample['gt_sem_seg']['data']
+        where = f'img_path={sample.get("img_path")}'
+        if sample.get('seg_map_path') is not None:
+            where += f', seg_map_path={sample["seg_map_path"]}'
+        if pred.squeeze().shape != label.squeeze().shape:
+            raise ValueError(
+                f'{type(self).__name__}: the label of {where} has shape '
+                f'{tuple(label.shape)} but the prediction '
+                f'{tuple(pred.shape)}; labels must be one-channel class '
+                'index maps of the image size (not colour palette images), '
+                'resized with the image in the pipeline')
+        invalid = ((label < 0) | (label >= num_classes)) & (
+            label != self.ignore_index)
+        if invalid.any():
+            values = torch.unique(label[invalid]).tolist()
+            shown = values[:10] + (['...'] if len(values) > 10 else [])
+            raise ValueError(
+                f'{type(self).__name__}: the label of {where} holds values '
+                f'{shown} ({int(invalid.sum())} pixels), outside the class '
+                f'indices [0, {num_classes}) and the ignore_index '
+                f'{self.ignore_index}')
 
     def _class_scores(self, results: List[tuple]) -> Dict[str, np.ndarray]:
         """Per-class IoU and accuracy, and overall accuracy, of results.

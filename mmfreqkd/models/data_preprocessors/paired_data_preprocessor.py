@@ -25,10 +25,13 @@ class PairedDataPreprocessor(BaseDataPreprocessor):
 
     Both float32 tensors are on the model's device, in the same batch order,
     normalised with their own statistics, and padded at the bottom and right
-    to the same ``(H, W)``: the largest height and width over both
-    modalities and all samples, rounded up to a multiple of
-    ``pad_size_divisor``. The padded area holds ``pad_value`` (after
-    normalisation, as in mmengine's ``ImgDataPreprocessor``).
+    to the same ``(H, W)``: the largest height and width over all samples,
+    rounded up to a multiple of ``pad_size_divisor``. The IR and RGB images
+    of each sample must have the same height and width (they are compared
+    pixel by pixel); a pair that differs is an error naming the sample index
+    and its ``img_path`` / ``rgb_path`` (metainfo), not padded silently. The
+    padded area holds ``pad_value`` (after normalisation, as in mmengine's
+    ``ImgDataPreprocessor``).
 
     Channel order: images decoded by OpenCV are BGR. ``bgr_to_rgb`` reverses
     the channels of every three-channel image, the RGB image and a
@@ -198,6 +201,42 @@ class PairedDataPreprocessor(BaseDataPreprocessor):
             batch = (batch - mean) / std
         return batch
 
+    @staticmethod
+    def _check_pairs_aligned(images: Dict[str, List[torch.Tensor]],
+                             data_samples: Optional[Sequence]) -> None:
+        """Raise unless the IR and RGB images of each sample have the same
+        height and width.
+
+        Args:
+            images (dict[str, list[Tensor]]): ``(C, H, W)`` images of each
+                modality, in batch order.
+            data_samples (Sequence, optional): Data samples of the batch;
+                their ``img_path`` / ``rgb_path`` metainfo, when present, is
+                named in the error.
+
+        Raises:
+            ValueError: For the first sample whose two images differ in
+                height or width.
+        """
+        for index, (rgb, ir) in enumerate(zip(images['rgb'], images['ir'])):
+            if rgb.shape[1:] == ir.shape[1:]:
+                continue
+            where = ''
+            if data_samples is not None and index < len(data_samples):
+                metainfo = getattr(data_samples[index], 'metainfo', {})
+                paths = [
+                    f'{key}={metainfo[key]}'
+                    for key in ('img_path', 'rgb_path') if key in metainfo
+                ]
+                if paths:
+                    where = f' ({", ".join(paths)})'
+            raise ValueError(
+                f'PairedDataPreprocessor: sample {index}{where} has an IR '
+                f'image of {tuple(ir.shape[1:])} (H, W) but an RGB image of '
+                f'{tuple(rgb.shape[1:])}; the pair is no longer '
+                'pixel-aligned. Apply geometric transforms to both images '
+                'inside PairedGeometric')
+
     def _round_up(self, length: int) -> int:
         divisor = self.pad_size_divisor
         return math.ceil(length / divisor) * divisor
@@ -231,6 +270,7 @@ class PairedDataPreprocessor(BaseDataPreprocessor):
             raise ValueError(
                 f'PairedDataPreprocessor: {len(images["rgb"])} RGB images but '
                 f'{len(images["ir"])} IR images')
+        self._check_pairs_aligned(images, data.get('data_samples'))
         all_images = images['rgb'] + images['ir']
         size = (self._round_up(max(image.shape[1] for image in all_images)),
                 self._round_up(max(image.shape[2] for image in all_images)))
