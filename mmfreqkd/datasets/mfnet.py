@@ -63,7 +63,8 @@ class MFNetDataset(BaseSegDataset):
 
         Raises:
             ValueError: On a stem not ending with ``D`` or ``N`` or a
-                repeated stem, naming the split file and line.
+                repeated stem, naming the split file and line, or on a
+                split file that lists no stem, naming the file.
         """
         img_dir = self.data_prefix['img_path']
         seg_dir = self.data_prefix['seg_map_path']
@@ -89,4 +90,7 @@ class MFNetDataset(BaseSegDataset):
                     label_map=self.label_map,
                     reduce_zero_label=self.reduce_zero_label,
                     seg_fields=[]))
+        if not data_list:
+            raise ValueError(f'{self.ann_file}: the split file lists no '
+                             'stems (it is empty or holds only blank lines)')
         return data_list

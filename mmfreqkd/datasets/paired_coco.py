@@ -6,6 +6,8 @@ from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 from mmengine.fileio import exists, load
 
+from .coco_checks import check_coco_dict
+
 
 @DATASETS.register_module()
 class PairedCocoDataset(CocoDataset):
@@ -24,6 +26,14 @@ class PairedCocoDataset(CocoDataset):
     the ``i``-th matching category *of the file* (and mmdet's ``CocoMetric``
     maps labels back the same way), so any other order would silently swap
     classes; it is an error naming both orders.
+
+    The file is checked for what would otherwise load silently wrong (see
+    :func:`check_coco_dict`): no images, a missing ``annotations`` list,
+    repeated image ids, file names or annotation ids, annotations of unknown
+    images or categories, boxes that are not 4 finite numbers with
+    ``w, h >= 0``, images without a positive ``width`` / ``height`` and an
+    ``is_night`` that is not a JSON boolean are errors naming the file and
+    the image or annotation id.
 
     Boxes are filtered as by :class:`mmdet.datasets.CocoDataset`: a box
     with no overlap with the image, an area <= 0 or a side < 1 pixel is
@@ -54,20 +64,42 @@ class PairedCocoDataset(CocoDataset):
         super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> List[dict]:
-        """Load the annotation file after checking its categories.
+        """Load the annotation file after checking its contents and
+        categories.
 
         Returns:
             list[dict]: One data info per image, see :meth:`parse_data_info`.
         """
-        self._check_categories()
+        coco = load(self.ann_file, backend_args=self.backend_args)
+        check_coco_dict(coco, self.ann_file)
+        self._check_categories(coco['categories'])
+        del coco  # CocoDataset reads the file again through the COCO API
         return super().load_data_list()
 
-    def _check_categories(self) -> None:
+    def filter_data(self) -> List[dict]:
+        """Filter the images as :class:`CocoDataset` does, refusing to
+        filter all of them away.
+
+        Returns:
+            list[dict]: The data infos kept by ``filter_cfg``.
+        """
+        data_list = super().filter_data()
+        if self.data_list and not data_list:
+            raise ValueError(
+                f'{self.ann_file}: filter_cfg={self.filter_cfg} leaves none '
+                f'of its {len(self.data_list)} images (no image has a box of '
+                f'the classes {tuple(self.metainfo["classes"])}, or all are '
+                'smaller than min_size)')
+        return data_list
+
+    def _check_categories(self, categories: List[dict]) -> None:
         """Raise unless the classes are the file's categories of those names,
-        in the file's order (the labels :class:`CocoDataset` assigns)."""
+        in the file's order (the labels :class:`CocoDataset` assigns).
+
+        Args:
+            categories (list[dict]): The ``categories`` of the file.
+        """
         classes = tuple(self.metainfo['classes'])
-        categories = load(
-            self.ann_file, backend_args=self.backend_args)['categories']
         file_order = tuple(category['name'] for category in categories
                            if category['name'] in classes)
         if sorted(file_order) != sorted(classes):
@@ -106,7 +138,8 @@ class PairedCocoDataset(CocoDataset):
         data_info = super().parse_data_info(raw_data_info)
         data_info['rgb_path'] = osp.join(self.data_prefix['img'],
                                          img_info['rgb_file_name'])
-        data_info['is_night'] = bool(img_info.get('is_night', False))
+        # a JSON boolean, checked by check_coco_dict
+        data_info['is_night'] = img_info.get('is_night', False)
         if self.check_pairs:
             self._check_pair(data_info['img_path'], data_info['rgb_path'])
         return data_info

@@ -1,5 +1,7 @@
 """Object and background crops of registered IR / RGB frames, as a
 classification dataset."""
+import math
+import numbers
 import os.path as osp
 from typing import List, Sequence
 
@@ -7,6 +9,8 @@ import numpy as np
 from mmengine.fileio import load
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
+
+from .coco_checks import check_coco_dict
 
 #: Name of the class of the background crops.
 BACKGROUND = 'background'
@@ -53,6 +57,13 @@ class PairedObjectCropDataset(BaseDataset):
     object boxes of the whole file, so the crop size tells nothing about the
     class.
 
+    The file is checked as by :class:`PairedCocoDataset` (see
+    :func:`check_coco_dict`: unique image ids, file names and annotation
+    ids, known image and category ids, 4 finite numbers per box, a positive
+    ``width`` and ``height`` per image ...); an object box that does not
+    overlap its image, and a file that gives no sample at all, are errors
+    naming the file (and the image and annotation ids).
+
     A sample's data info holds ``img_path`` (the IR frame), ``rgb_path``,
     ``crop_bbox`` (float32 ``x1, y1, x2, y2`` in pixels), ``gt_label`` and
     ``img_id``; :class:`CropPairedBox` cuts the crops after
@@ -64,12 +75,13 @@ class PairedObjectCropDataset(BaseDataset):
             become classes ``0 .. K-1``, in this order.
         num_background (int): Background crops per image; 0 for none (then
             there is no background class). Defaults to 1.
-        min_size (float): Minimum box width and height in pixels.
-            Defaults to 8.
+        min_size (float): Minimum box width and height in pixels, a finite
+            number > 0. Defaults to 8.
         max_background_overlap (float): Largest fraction of a background
             crop that any annotated box may cover, in ``[0, 1)``. Defaults
             to 0.
-        seed (int): Seed of the background placement. Defaults to 0.
+        seed (int): Seed of the background placement, an int >= 0.
+            Defaults to 0.
         **kwargs: Arguments of :class:`mmpretrain.datasets.BaseDataset`
             (``data_root``, ``data_prefix``, ``pipeline``, ``test_mode``,
             ...). The image folder, relative to ``data_root``, is
@@ -99,6 +111,15 @@ class PairedObjectCropDataset(BaseDataset):
         if not isinstance(num_background, int) or num_background < 0:
             raise ValueError('PairedObjectCropDataset: num_background must be '
                              f'an int >= 0, got {num_background!r}')
+        if isinstance(min_size, bool) or not isinstance(
+                min_size, numbers.Real) or not (math.isfinite(min_size)
+                                                and min_size > 0):
+            raise ValueError('PairedObjectCropDataset: min_size must be a '
+                             f'finite number > 0, got {min_size!r}')
+        if isinstance(seed, bool) or not isinstance(
+                seed, numbers.Integral) or seed < 0:
+            raise ValueError('PairedObjectCropDataset: seed must be an int '
+                             f'>= 0, got {seed!r}')
         if not 0 <= max_background_overlap < 1:
             raise ValueError(
                 'PairedObjectCropDataset: max_background_overlap must be in '
@@ -111,7 +132,7 @@ class PairedObjectCropDataset(BaseDataset):
         self.num_background = num_background
         self.min_size = float(min_size)
         self.max_background_overlap = float(max_background_overlap)
-        self.seed = seed
+        self.seed = int(seed)
         classes = self.object_classes + ((BACKGROUND, )
                                          if num_background else ())
         super().__init__(
@@ -138,19 +159,34 @@ class PairedObjectCropDataset(BaseDataset):
         Returns:
             list[dict]: One data info per crop: all object crops of an image,
             then its background crops, image after image.
+
+        Raises:
+            ValueError: On an inconsistent file (see
+                :func:`check_coco_dict`), an object box that does not
+                overlap its image, or a file that gives no sample, naming
+                the file (and the image and annotation ids).
         """
         coco = load(self.ann_file)
-        for key in ('images', 'annotations', 'categories'):
-            if key not in coco:
-                raise KeyError(f'{self.ann_file}: no {key!r} list; expected '
-                               'a COCO-style detection file')
+        check_coco_dict(coco, self.ann_file)
         labels = self._category_labels(coco['categories'])
-        boxes_of_image = {image['id']: [] for image in coco['images']}
+        images = {image['id']: image for image in coco['images']}
+        boxes_of_image = {img_id: [] for img_id in images}
         for ann in coco['annotations']:
             x, y, w, h = ann['bbox']
-            boxes_of_image.setdefault(ann['image_id'], []).append(
-                (x, y, x + w, y + h, labels.get(ann['category_id'], -1),
-                 bool(ann.get('iscrowd', 0))))
+            box = (x, y, x + w, y + h, labels.get(ann['category_id'], -1),
+                   bool(ann.get('iscrowd', 0)))
+            image = images[ann['image_id']]
+            if self._is_object(box) and not (
+                    x < image['width'] and y < image['height']
+                    and x + w > 0 and y + h > 0):
+                raise ValueError(
+                    f'{self.ann_file}: annotation id {ann["id"]!r} (image id '
+                    f'{image["id"]!r}, {image["file_name"]!r}): bbox '
+                    f'{ann["bbox"]} does not overlap the '
+                    f'{image["width"]}x{image["height"]} image, so its crop '
+                    'would be empty; check the box or the image\'s width and '
+                    'height')
+            boxes_of_image[ann['image_id']].append(box)
 
         object_sizes = np.array(
             [(box[2] - box[0], box[3] - box[1])
@@ -181,6 +217,13 @@ class PairedObjectCropDataset(BaseDataset):
                 data_list.append(
                     dict(frame, crop_bbox=crop,
                          gt_label=len(self.object_classes)))
+        if not data_list:
+            raise ValueError(
+                f'{self.ann_file}: no samples: none of its '
+                f'{len(coco["images"])} images has a box of object_classes '
+                f'{self.object_classes} that is not an ignore region and at '
+                f'least min_size={self.min_size} pixels wide and high, and '
+                f'num_background={self.num_background}')
         return data_list
 
     def _image_dir(self) -> str:

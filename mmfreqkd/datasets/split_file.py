@@ -47,6 +47,15 @@ def parse_split_lines(lines: Iterable[str],
 def read_split_file(split_file: str,
                     parse_entry: Callable[[str, str], str]) -> List[str]:
     """:func:`parse_split_lines` of a local file (a byte-order mark is
-    skipped)."""
+    skipped).
+
+    Raises:
+        ValueError: Also when the file lists no frame at all (it is empty
+            or holds only blank lines), naming the file.
+    """
     with open(split_file, encoding='utf-8-sig') as f:
-        return parse_split_lines(f, split_file, parse_entry)
+        names = parse_split_lines(f, split_file, parse_entry)
+    if not names:
+        raise ValueError(f'{split_file}: the split file lists no frames (it '
+                         'is empty or holds only blank lines)')
+    return names

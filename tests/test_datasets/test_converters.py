@@ -267,6 +267,51 @@ def test_read_flir_split_errors(tmp_path, line, message):
     assert f'{split}:3:' in str(error.value)
 
 
+@pytest.mark.parametrize('read_split', [read_kaist_split, read_flir_split])
+def test_split_file_without_frames_is_refused(tmp_path, read_split):
+    split = write_text(tmp_path / 'empty.txt', '\n  \n')
+    with pytest.raises(ValueError,
+                       match=f'{split}: the split file lists no frames'):
+        read_split(split)
+
+
+def test_converters_refuse_an_empty_split(tmp_path):
+    root = make_kaist(tmp_path / 'kaist')
+    empty = write_text(osp.join(root, 'imageSets', 'empty.txt'), '')
+    with pytest.raises(ValueError, match=f'{empty}: the split file lists no'):
+        kaist_to_coco(root, 'imageSets/empty.txt', show_progress=False)
+    root = make_flir(tmp_path / 'flir', {'FLIR_00001': voc([])}, [''])
+    with pytest.raises(ValueError, match='align_validation.txt: the split '
+                       'file lists no frames'):
+        flir_aligned_to_coco(root, 'align_validation.txt',
+                             show_progress=False)
+
+
+@pytest.mark.parametrize('image_size', [(0, -5), (640, 0), (640.0, 512),
+                                        (640, ), (True, 512), '64'])
+def test_kaist_image_size_must_be_two_positive_ints(tmp_path, image_size):
+    root = make_kaist(tmp_path)
+    with pytest.raises(ValueError, match='image_size must be .width, '
+                       'height., two positive ints'):
+        kaist_to_coco(root, 'imageSets/test.txt', image_size=image_size,
+                      show_progress=False)
+
+
+def test_kaist_cli_refuses_a_non_positive_image_size(tmp_path, monkeypatch,
+                                                     capsys):
+    root = make_kaist(tmp_path)
+    tool = osp.join(REPO, 'tools', 'dataset_converters', 'kaist_to_coco.py')
+    monkeypatch.setattr(sys, 'argv', [
+        tool, '--root', root, '--split-file', 'imageSets/test.txt', '--out',
+        'annotations/test.json', '--image-size', '0', '-5'
+    ])
+    with pytest.raises(SystemExit):
+        runpy.run_path(tool, run_name='__main__')
+    assert ("argument --image-size: must be a positive integer, got '0'"
+            in capsys.readouterr().err)
+    assert not osp.exists(osp.join(root, 'annotations', 'test.json'))
+
+
 def test_kaist_cli_writes_json_and_summary(tmp_path, monkeypatch, capsys):
     root = make_kaist(tmp_path)
     tool = osp.join(REPO, 'tools', 'dataset_converters', 'kaist_to_coco.py')
@@ -301,17 +346,21 @@ def voc(objects, size=(64, 48)):
     return ''.join(parts) + '</annotation>'
 
 
-def make_flir(root, documents, split_lines):
+def make_flir(root, documents, split_lines, image_sizes=None):
+    """VOC files, image pairs (64 x 48 unless ``image_sizes[frame]``, the
+    default size of :func:`voc`) and a split file."""
     os.makedirs(osp.join(root, 'Annotations'), exist_ok=True)
     for frame, document in documents.items():
         write_text(
             osp.join(root, 'Annotations', frame + '_PreviewData.xml'),
             document)
+        width, height = (image_sizes or {}).get(frame, (64, 48))
         write_image(
-            osp.join(root, 'JPEGImages', frame + '_PreviewData.jpeg'), 72,
-            40, 200)
+            osp.join(root, 'JPEGImages', frame + '_PreviewData.jpeg'), width,
+            height, 200)
         write_image(
-            osp.join(root, 'JPEGImages', frame + '_RGB.jpg'), 72, 40, 90)
+            osp.join(root, 'JPEGImages', frame + '_RGB.jpg'), width, height,
+            90)
     write_text(osp.join(root, 'align_validation.txt'),
                '\n'.join(split_lines) + '\n')
     return str(root)
@@ -325,7 +374,8 @@ def test_flir_aligned_to_coco_contract(tmp_path):
                  (' Bicycle ', 3, 4, 13, 12), ('dog', 5, 5, 9, 9)]),
             'FLIR_08864':
             voc([('car', 0, 0, 10.5, 8, 1)], size=None),
-        }, ['FLIR_08863_PreviewData', 'FLIR_08864.jpeg'])
+        }, ['FLIR_08863_PreviewData', 'FLIR_08864.jpeg'],
+        image_sizes={'FLIR_08864': (72, 40)})
     coco, dropped = flir_aligned_to_coco(
         root, 'align_validation.txt', show_progress=False)
     assert dropped == {'dog': 1}
@@ -402,12 +452,45 @@ def test_flir_unknown_name(tmp_path):
      r"<object> #1 \('car'\): <xmax> must be a finite number, got 'inf'"),
     (voc([], size=(64, '-inf')),
      "<size>: <height> must be a finite number, got '-inf'"),
+    (voc([('car', 1, 1, 5, 3), ('person', 1, 1, 5, 3, 'false')]),
+     r"<object> #2 \('person'\): <difficult> must be 0 or 1 \(or empty\), "
+     "got 'false'"),
+    (voc([('car', 1, 1, 5, 3, 2)]),
+     r"<object> #1 \('car'\): <difficult> must be 0 or 1"),
 ])
 def test_parse_voc_xml_errors_name_the_file(tmp_path, document, message):
     path = write_text(tmp_path / 'bad.xml', document)
     with pytest.raises(ValueError, match=message) as error:
         parse_voc_xml(path)
     assert str(path) in str(error.value)
+
+
+def test_voc_difficult_values(tmp_path):
+    document = voc([('car', 1, 1, 5, 3, 1), ('car', 1, 1, 5, 3, 0),
+                    ('car', 1, 1, 5, 3, ' ')])
+    # and an object without the tag
+    document = document.replace(
+        '</annotation>', '<object><name>car</name><bndbox><xmin>1</xmin>'
+        '<ymin>1</ymin><xmax>5</xmax><ymax>3</ymax></bndbox></object>'
+        '</annotation>')
+    path = write_text(tmp_path / 'ok.xml', document)
+    assert [o['difficult'] for o in parse_voc_xml(path)['objects']] == [
+        True, False, False, False
+    ]
+
+
+def test_flir_xml_size_must_match_the_thermal_image(tmp_path):
+    root = make_flir(tmp_path, {'FLIR_00001': voc([('car', 1, 1, 5, 5)],
+                                                  size=(640, 512))},
+                     ['FLIR_00001'])
+    xml = osp.join(root, 'Annotations', 'FLIR_00001_PreviewData.xml')
+    ir = osp.join(root, 'JPEGImages', 'FLIR_00001_PreviewData.jpeg')
+    with pytest.raises(ValueError) as error:
+        flir_aligned_to_coco(root, 'align_validation.txt',
+                             show_progress=False)
+    message = str(error.value)
+    assert message.startswith(f'{xml}: <size> 640x512 differs from the '
+                              f'thermal image {ir} (64x48)')
 
 
 def test_flir_cli(tmp_path, monkeypatch, capsys):

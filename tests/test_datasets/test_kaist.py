@@ -166,3 +166,101 @@ def test_kaist_class_names_must_match_file(tmp_path):
                        r'of exactly one category of the file, whose '
                        r'categories of those names are \(\)'):
         build(root, metainfo=dict(classes=('pedestrian', )))
+
+
+def rewrite_json(root, edit):
+    """Apply ``edit`` to the converted JSON of make_kaist; return its path."""
+    path = osp.join(root, 'annotations', 'split.json')
+    with open(path) as f:
+        coco = json.load(f)
+    edit(coco)
+    with open(path, 'w') as f:
+        json.dump(coco, f)
+    return path
+
+
+def set_key(entry, key, value):
+    entry[key] = value
+
+
+@pytest.mark.parametrize('edit, error, message', [
+    # the first frame listed again under another id
+    (lambda c: c['images'].append(dict(c['images'][0], id=99)), ValueError,
+     r"image id 99 \('set01/V000/lwir/I00004.jpg'\): the file is listed "
+     'twice, also as image id 1'),
+    (lambda c: set_key(c['images'][1], 'id', 1), ValueError,
+     r"image id 1 \('set04/V001/lwir/I00000.jpg'\): the id is also that of "
+     'image'),
+    (lambda c: set_key(c['annotations'][0], 'category_id', 7), ValueError,
+     r"annotation id 1 \(image id 1\): category_id 7 is not one of the "
+     r"file's category ids \[1\]"),
+    (lambda c: set_key(c['annotations'][2], 'image_id', 42), ValueError,
+     'annotation id 3: image_id 42 is not the id of any image'),
+    (lambda c: set_key(c['annotations'][2], 'id', 1), ValueError,
+     'annotation id 1 is listed twice'),
+    (lambda c: c.pop('annotations'), KeyError,
+     r'no "annotations" list; expected a COCO-style detection file \(write '
+     r'"annotations": \[\] for a file without boxes\)'),
+    (lambda c: set_key(c['annotations'][1], 'bbox', [10, 10, 5]), ValueError,
+     r'annotation id 2 \(image id 1\): bbox must be 4 finite numbers '
+     r'\[x, y, w, h\], got \[10, 10, 5\]'),
+    (lambda c: set_key(c['annotations'][1], 'bbox', [10, 10, 'a', 4]),
+     ValueError, 'annotation id 2 .*bbox must be 4 finite numbers'),
+    (lambda c: set_key(c['annotations'][1], 'bbox',
+                       [10, float('nan'), 5, 4]), ValueError,
+     'annotation id 2 .*bbox must be 4 finite numbers'),
+    (lambda c: set_key(c['annotations'][1], 'bbox', [10, 10, -5, 4]),
+     ValueError, r'annotation id 2 \(image id 1\): bbox \[10, 10, -5, 4\] '
+     'has a negative width or height'),
+    (lambda c: set_key(c['annotations'][1], 'iscrowd', 'no'), ValueError,
+     "annotation id 2 .*iscrowd must be 0 or 1, got 'no'"),
+    (lambda c: set_key(c['images'][1], 'is_night', 'false'), ValueError,
+     r"image id 2 \('set04/V001/lwir/I00000.jpg'\): is_night must be true "
+     "or false .a JSON boolean., got 'false'"),
+    (lambda c: c['images'][0].pop('width'), ValueError,
+     'image id 1 .*: width must be a number > 0, got None'),
+    (lambda c: set_key(c, 'images', []), ValueError,
+     'no images .its "images" list is empty'),
+], ids=['frame twice', 'image id twice', 'unknown category', 'unknown image',
+        'annotation id twice', 'no annotations', 'bbox of 3', 'bbox string',
+        'bbox nan', 'bbox negative', 'iscrowd string', 'is_night string',
+        'no width', 'no images'])
+def test_kaist_inconsistent_json_is_an_error_naming_it(
+        tmp_path, edit, error, message):
+    root = make_kaist(tmp_path)
+    path = rewrite_json(root, edit)
+    with pytest.raises(error, match=message) as info:
+        build(root)
+    assert str(info.value).strip('\'"').startswith(path)
+
+
+def test_kaist_filtering_every_frame_away_is_an_error(tmp_path):
+    root = make_kaist(tmp_path)
+    path = rewrite_json(root, lambda c: set_key(c, 'annotations', []))
+    assert len(build(root)) == 2
+    with pytest.raises(ValueError, match='leaves none of its 2 images') as e:
+        build(root, filter_cfg=dict(filter_empty_gt=True))
+    assert path in str(e.value)
+
+
+@pytest.mark.parametrize('backend', ['cv2', 'pillow'])
+@pytest.mark.parametrize('content, message', [
+    (b'', 'the file is empty'),
+    (b'not an image', ''),
+])
+def test_kaist_unreadable_image_is_named(tmp_path, backend, content,
+                                         message):
+    root = make_kaist(tmp_path)
+    ir = osp.join(root, 'images', 'set01', 'V000', 'lwir', 'I00004.jpg')
+    with open(ir, 'wb') as f:
+        f.write(content)
+    dataset = build(
+        root,
+        pipeline=[
+            dict(type='LoadPairedImageFromFile', imdecode_backend=backend)
+        ])
+    with pytest.raises(ValueError, match=f'Cannot decode {ir} as an image') \
+            as error:
+        dataset[0]
+    assert message in str(error.value)
+    assert 'visible' in str(error.value)  # the RGB path of the pair

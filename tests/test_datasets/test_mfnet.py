@@ -72,6 +72,21 @@ def test_load_rgbt_rejects_files_without_thermal(tmp_path, image, message):
     assert path in str(error.value)
 
 
+@pytest.mark.parametrize('content, message', [
+    (b'', 'the file is empty'),
+    (b'not a png', ''),
+])
+def test_load_rgbt_names_an_unreadable_file(tmp_path, content, message):
+    path = str(tmp_path / 'bad.png')
+    with open(path, 'wb') as f:
+        f.write(content)
+    with pytest.raises(ValueError,
+                       match=f'{path}: cannot be decoded as an image') \
+            as error:
+        LoadRGBTFromPNG()(dict(img_path=path))
+    assert message in str(error.value)
+
+
 def test_load_rgbt_arguments():
     with pytest.raises(ValueError, match='ir_channels must be 1 or 3'):
         LoadRGBTFromPNG(ir_channels=2)
@@ -120,6 +135,18 @@ def test_mfnet_split_errors_name_file_and_line(tmp_path, lines, message):
     with pytest.raises(ValueError, match=message) as error:
         build(root)
     assert osp.join(root, 'test.txt') + ':2:' in str(error.value)
+
+
+@pytest.mark.parametrize('lines', ['', '\n \n'])
+def test_mfnet_empty_split_is_an_error_naming_it(tmp_path, lines):
+    root, _ = make_mfnet(tmp_path)
+    with open(osp.join(root, 'test.txt'), 'w') as f:
+        f.write(lines)
+    with pytest.raises(ValueError) as error:
+        build(root)
+    assert str(error.value) == (
+        f'{osp.join(root, "test.txt")}: the split file lists no stems (it is '
+        'empty or holds only blank lines)')
 
 
 def test_mfnet_segmentation_pipeline(tmp_path):

@@ -140,6 +140,12 @@ def test_no_background_class_without_background_crops(tmp_path):
     (dict(max_background_overlap=1.0), ValueError, r'\[0, 1\)'),
     (dict(metainfo=dict(classes=('a', ))), ValueError,
      'classes come from object_classes'),
+    (dict(min_size=float('nan')), ValueError,
+     'min_size must be a finite number > 0, got nan'),
+    (dict(min_size=0), ValueError, 'min_size must be a finite number > 0'),
+    (dict(min_size='8'), ValueError, 'min_size must be a finite number > 0'),
+    (dict(seed=-1), ValueError, 'seed must be an int >= 0, got -1'),
+    (dict(seed=1.5), ValueError, 'seed must be an int >= 0, got 1.5'),
 ])
 def test_dataset_errors(tmp_path, kwargs, error, match):
     root = str(tmp_path)
@@ -202,6 +208,78 @@ def test_missing_rgb_file_name_is_named(tmp_path):
         build(root)
 
 
+def rewrite(root, edit):
+    """Apply ``edit`` to the COCO file of write_frames."""
+    path = osp.join(root, 'ann.json')
+    with open(path) as f:
+        coco = json.load(f)
+    edit(coco)
+    with open(path, 'w') as f:
+        json.dump(coco, f)
+    return path
+
+
+@pytest.mark.parametrize('edit, error, message', [
+    (lambda c: c['images'][0].pop('width'), ValueError,
+     r"image id 10 \('ir0.png'\): width must be a number > 0, got None"),
+    (lambda c: c['images'].append(dict(c['images'][1], id=12)), ValueError,
+     r"image id 12 \('ir1.png'\): the file is listed twice, also as image "
+     'id 11'),
+    (lambda c: c['annotations'][1].update(category_id=8), ValueError,
+     r'annotation id 1 \(image id 10\): category_id 8 is not one of'),
+    (lambda c: c['annotations'][1].update(image_id=13), ValueError,
+     'annotation id 1: image_id 13 is not the id of any image'),
+    (lambda c: c['annotations'][1].update(bbox=[30, 10, 20]), ValueError,
+     r'annotation id 1 \(image id 10\): bbox must be 4 finite numbers'),
+    (lambda c: c['images'][0].update(is_night='false'), ValueError,
+     "image id 10 .*is_night must be true or false"),
+    (lambda c: c.pop('annotations'), KeyError, 'no "annotations" list'),
+    # a car box of image 10 outside the 64 x 48 frame
+    (lambda c: c['annotations'].append(
+        dict(id=6, image_id=10, category_id=7, bbox=[100, 100, 10, 10],
+             iscrowd=0, area=100)), ValueError,
+     r"annotation id 6 \(image id 10, 'ir0.png'\): bbox \[100, 100, 10, 10\] "
+     'does not overlap the 64x48 image'),
+    # or the image is smaller than the JSON says
+    (lambda c: c['images'][1].update(width=8), ValueError,
+     r"annotation id 5 \(image id 11, 'ir1.png'\): bbox \[10, 20, 16, 16\] "
+     'does not overlap the 8x48 image'),
+], ids=['no width', 'frame twice', 'unknown category', 'unknown image',
+        'bbox of 3', 'is_night string', 'no annotations', 'box outside',
+        'image smaller'])
+def test_inconsistent_file_is_an_error_naming_it(tmp_path, edit, error,
+                                                 message):
+    root = str(tmp_path)
+    write_frames(root, ANNOTATIONS)
+    path = rewrite(root, edit)
+    with pytest.raises(error, match=message) as info:
+        build(root)
+    assert str(info.value).strip('\'"').startswith(path)
+
+
+def test_boxes_outside_the_image_that_give_no_sample_are_kept(tmp_path):
+    root = str(tmp_path)
+    # a dog, an ignore region and a tiny person outside the frame: no crop
+    write_frames(root, ANNOTATIONS + [
+        (10, 5, [100, 100, 10, 10], 0),
+        (10, 3, [100, 100, 10, 10], 1),
+        (10, 3, [-10, -10, 2, 2], 0),
+    ])
+    assert len(build(root, num_background=0)) == 3
+
+
+def test_no_samples_is_an_error_naming_the_file(tmp_path):
+    root = str(tmp_path)
+    write_frames(root, ANNOTATIONS)
+    with pytest.raises(ValueError) as error:
+        build(root, object_classes=('person', ), min_size=30,
+              num_background=0)
+    message = str(error.value)
+    assert message.startswith(osp.join(root, 'ann.json') + ': no samples')
+    assert "object_classes ('person',)" in message
+    assert 'min_size=30.0' in message and 'num_background=0' in message
+
+
 @pytest.mark.parametrize('box, context, square, region', [
     # tight box: exactly its pixels
     ([2, 4, 12, 24], 1.0, False, [2, 4, 12, 24]),
@@ -254,6 +332,18 @@ def test_crop_errors():
         crop(dict(img=results['img'], img_rgb=results['img']))
     with pytest.raises(ValueError, match='outside'):
         crop.crop_region(np.array([20, 20, 30, 30.]), 8, 8)
+    # the errors of a transform name the image
+    outside = dict(results, img_rgb=np.zeros((8, 8, 3), np.uint8),
+                   crop_bbox=np.array([20, 20, 30, 30], np.float32),
+                   img_path='frames/ir7.png')
+    with pytest.raises(ValueError,
+                       match=r'crop_bbox \[20.0, 20.0, 30.0, 30.0\] of '
+                       'frames/ir7.png lies outside the 8x8 image'):
+        crop(outside)
+    with pytest.raises(ValueError,
+                       match=r'empty crop_bbox \[2.0, 2.0, 2.0, 6.0\] of '
+                       'frames/ir7.png'):
+        crop(dict(outside, crop_bbox=np.array([2, 2, 2, 6], np.float32)))
     with pytest.raises(ValueError, match='context must be > 0'):
         CropPairedBox(context=0)
 

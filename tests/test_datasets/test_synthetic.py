@@ -1,5 +1,6 @@
 """The synthetic RGB-infrared generator: layouts, determinism, content."""
 import glob
+import json
 import os
 import os.path as osp
 import runpy
@@ -126,12 +127,12 @@ def test_kaist_layout_loads_with_standard_pipeline(tmp_path):
 
 
 def test_default_sizes(tmp_path):
-    make_synthetic_dataset('kaist', tmp_path / 'k', num=1, write_coco=False)
+    make_synthetic_dataset('kaist', tmp_path / 'k', num=2, write_coco=False)
     rgb = cv2.imread(
         osp.join(tmp_path, 'k', 'images', 'set00', 'V000', 'visible',
                  'I00000.jpg'))
     assert rgb.shape == (512, 640, 3)
-    make_synthetic_dataset('mfnet', tmp_path / 'm', num=1)
+    make_synthetic_dataset('mfnet', tmp_path / 'm', num=3)
     png = cv2.imread(
         osp.join(tmp_path, 'm', 'images', '00001D.png'), cv2.IMREAD_UNCHANGED)
     assert png.shape == (480, 640, 4)
@@ -229,5 +230,80 @@ def test_cli_and_argument_errors(tmp_path, monkeypatch, capsys):
     assert not osp.exists(osp.join(out, 'annotations'))
     with pytest.raises(ValueError, match='layout must be one of'):
         make_synthetic_dataset('llvip', str(tmp_path / 'x'))
-    with pytest.raises(ValueError, match='num must be at least 1'):
+    with pytest.raises(ValueError, match='num must be an int >= 2'):
         make_synthetic_dataset('kaist', str(tmp_path / 'x'), num=0)
+
+
+@pytest.mark.parametrize('layout, num, splits', [
+    ('kaist', 1, "('train', 'test')"),
+    ('flir', 1, "('train', 'validation')"),
+    ('mfnet', 2, "('train', 'val', 'test')"),
+])
+def test_every_split_gets_a_frame(tmp_path, layout, num, splits):
+    # one frame fewer than splits would leave a split file empty
+    with pytest.raises(ValueError) as error:
+        make_synthetic_dataset(layout, str(tmp_path / 'x'), num=num)
+    assert f'num must be an int >= {num + 1} for the {layout} layout' in str(
+        error.value)
+    assert splits in str(error.value)
+    assert not osp.exists(tmp_path / 'x')
+    counts = {
+        split: len(frames)
+        for split, frames in make_synthetic_dataset(
+            layout, str(tmp_path / 'y'), num=num + 1, size=(16, 16),
+            write_coco=False).items()
+    }
+    assert set(counts.values()) == {1}
+
+
+def test_refuses_to_overwrite_a_folder_it_did_not_write(
+        tmp_path, monkeypatch, capsys):
+    # a "real" FLIR root: its split file and an image whose name a synthetic
+    # frame would take
+    root = tmp_path / 'flir_aligned'
+    os.makedirs(root / 'JPEGImages')
+    (root / 'align_train.txt').write_text('FLIR_00002\nFLIR_09999\n')
+    real_image = root / 'JPEGImages' / 'FLIR_00002_PreviewData.jpeg'
+    real_image.write_bytes(b'REAL')
+    before = read_tree(root)
+    with pytest.raises(FileExistsError) as error:
+        make_synthetic_dataset('flir', str(root), num=4, size=(32, 32))
+    message = str(error.value)
+    assert str(root) in message and 'overwrite=True (--overwrite)' in message
+    tool = osp.join(REPO, 'tools', 'dataset_converters',
+                    'make_synthetic_rgbt.py')
+    argv = [tool, '--layout', 'flir', '--out', str(root), '--num', '4',
+            '--size', '32', '32']
+    monkeypatch.setattr(sys, 'argv', argv)
+    with pytest.raises(FileExistsError, match='--overwrite'):
+        runpy.run_path(tool, run_name='__main__')
+    assert read_tree(root) == before
+    # an explicit --overwrite writes into it
+    monkeypatch.setattr(sys, 'argv', argv + ['--overwrite'])
+    runpy.run_path(tool, run_name='__main__')
+    assert 'train: 3, validation: 1' in capsys.readouterr().out
+    assert real_image.read_bytes()[:2] == b'\xff\xd8'
+
+
+def test_rerun_over_its_own_folder(tmp_path):
+    root = str(tmp_path / 'kaist_synthetic')
+    make_synthetic_dataset('kaist', root, num=3, size=(32, 32))
+    with open(osp.join(root, '.mmfreqkd_synthetic.json')) as f:
+        assert json.load(f) == dict(layout='kaist', num=3, seed=0,
+                                    size=[32, 32], write_coco=True)
+    # the quick start run twice: the marker lets the second run through
+    splits = make_synthetic_dataset('kaist', root, num=4, seed=1,
+                                    size=(32, 32))
+    with open(osp.join(root, 'imageSets', 'train-all-02.txt')) as f:
+        assert f.read().split() == splits['train']
+    # another layout into it would mix two datasets
+    with pytest.raises(FileExistsError,
+                       match="holds a synthetic 'kaist' dataset"):
+        make_synthetic_dataset('mfnet', root, num=3, size=(32, 32))
+    # an empty folder is fine, a file is not a folder
+    os.makedirs(tmp_path / 'empty')
+    make_synthetic_dataset('mfnet', str(tmp_path / 'empty'), num=3,
+                           size=(16, 16))
+    (tmp_path / 'file').write_text('')
+    with pytest.raises(NotADirectoryError, match='file'):
+        make_synthetic_dataset('mfnet', str(tmp_path / 'file'), num=3)

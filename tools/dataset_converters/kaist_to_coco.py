@@ -13,6 +13,18 @@ from mmfreqkd.datasets.converters import (kaist_to_coco, save_coco_json,
                                           summarize_coco)
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a positive integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(
+            f'must be a positive integer, got {text!r}')
+    return value
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--root', required=True, help='KAIST dataset root')
@@ -44,7 +56,7 @@ def parse_args():
         '(error), keep as an ignore region (ignore) or leave out (drop)')
     parser.add_argument(
         '--image-size',
-        type=int,
+        type=positive_int,
         nargs=2,
         metavar=('WIDTH', 'HEIGHT'),
         help='size of every image; skips reading the images (e.g. 640 512)')

@@ -6,6 +6,10 @@ Examples::
         --out data/kaist --num 100 --seed 0
     python tools/dataset_converters/make_synthetic_rgbt.py --layout mfnet \
         --out data/mfnet --num 40 --size 320 240
+
+The output folder must be new, empty or written by an earlier run of this
+tool (it then holds ``.mmfreqkd_synthetic.json``); ``--overwrite`` writes
+into any folder, replacing the files whose names match.
 """
 import argparse
 import time
@@ -30,6 +34,12 @@ def parse_args():
         '--no-coco',
         action='store_true',
         help='KAIST / FLIR: skip writing the COCO JSON files')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='write into --out even if it holds files that no synthetic run '
+        'wrote (e.g. a real dataset: its files of the same names are '
+        'replaced)')
     return parser.parse_args()
 
 
@@ -42,7 +52,8 @@ def main():
         num=args.num,
         seed=args.seed,
         size=tuple(args.size) if args.size else None,
-        write_coco=not args.no_coco)
+        write_coco=not args.no_coco,
+        overwrite=args.overwrite)
     counts = ', '.join(f'{name}: {len(frames)}'
                        for name, frames in splits.items())
     print(f'{args.layout} layout written to {args.out} ({counts}) in '

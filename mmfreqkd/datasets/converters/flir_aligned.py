@@ -11,7 +11,8 @@ without a file extension.
 Categories are mapped by name (case-insensitive), never by id: ``person`` 1,
 ``car`` 2, ``bicycle`` 3; ``dog`` is dropped and counted. Box widths and
 heights are ``xmax - xmin`` and ``ymax - ymin``; objects marked
-``<difficult>1</difficult>`` become ignore regions (``iscrowd: 1``).
+``<difficult>1</difficult>`` become ignore regions (``iscrowd: 1``); any
+value of ``<difficult>`` other than 0, 1 or empty is an error.
 """
 import math
 import os.path as osp
@@ -70,7 +71,8 @@ def read_flir_split(split_file: str) -> List[str]:
 
     Raises:
         ValueError: On a line holding spaces or a repeated frame, naming the
-            file and line.
+            file and line, or on a file that lists no frame, naming the
+            file.
     """
 
     def parse_entry(entry: str, where: str) -> str:
@@ -107,13 +109,15 @@ def parse_voc_xml(path: str) -> dict:
     Returns:
         dict: ``width`` and ``height`` (int, 0 when ``<size>`` is absent) and
         ``objects``, a list of dicts with ``name`` (lower case, stripped),
-        ``bbox`` ([x, y, w, h] from the corners) and ``difficult`` (bool).
+        ``bbox`` ([x, y, w, h] from the corners) and ``difficult`` (bool:
+        ``<difficult>`` is ``1``; ``0``, empty or absent give False).
 
     Raises:
         ValueError: On invalid XML, an object without a name or a complete
             ``<bndbox>``, a size or coordinate that is not a finite number
-            (``nan``, ``inf``), or a box whose max corner lies before its
-            min corner, naming the file (and the object's position in it).
+            (``nan``, ``inf``), a box whose max corner lies before its
+            min corner, or a ``<difficult>`` other than 0, 1 or empty,
+            naming the file (and the object's position in it).
     """
     try:
         root = ET.parse(path).getroot()
@@ -140,12 +144,16 @@ def parse_voc_xml(path: str) -> dict:
             raise ValueError(
                 f'{where} ({name!r}): xmax/ymax ({x2}, {y2}) before '
                 f'xmin/ymin ({x1}, {y1})')
-        difficult = (obj.findtext('difficult') or '0').strip()
+        difficult = (obj.findtext('difficult') or '').strip()
+        if difficult not in ('0', '1', ''):
+            raise ValueError(
+                f'{where} ({name!r}): <difficult> must be 0 or 1 (or empty), '
+                f'got {difficult!r}')
         objects.append(
             dict(
                 name=name,
                 bbox=[x1, y1, x2 - x1, y2 - y1],
-                difficult=difficult not in ('0', '')))
+                difficult=difficult == '1'))
     return dict(width=width, height=height, objects=objects)
 
 
@@ -159,8 +167,9 @@ def flir_aligned_to_coco(root: str,
 
     Relative ``split_file``, ``img_dir`` and ``ann_dir`` are resolved against
     ``root``. Image ids and annotation ids count from 1 in split-file order.
-    Image sizes come from the XML ``<size>``, else from the thermal image.
-    Both images of every frame must exist (a missing one is named).
+    Image sizes come from the thermal image's header; an XML ``<size>``
+    that differs from it is an error naming both files. Both images of
+    every frame must exist (a missing one is named).
 
     Args:
         root (str): The dataset root (the ``align`` folder).
@@ -203,10 +212,14 @@ def flir_aligned_to_coco(root: str,
                 f'(thermal {ir_path!r} exists: {osp.isfile(ir_path)}, RGB '
                 f'{rgb_path!r} exists: {osp.isfile(rgb_path)})')
         voc = parse_voc_xml(xml_path)
-        width, height = voc['width'], voc['height']
-        if width <= 0 or height <= 0:
-            with Image.open(ir_path) as img:
-                width, height = img.size
+        with Image.open(ir_path) as img:  # reads the header only
+            width, height = img.size
+        if voc['width'] > 0 and voc['height'] > 0 and (
+                voc['width'], voc['height']) != (width, height):
+            raise ValueError(
+                f'{xml_path}: <size> {voc["width"]}x{voc["height"]} differs '
+                f'from the thermal image {ir_path} ({width}x{height}); the '
+                'boxes may belong to another resolution')
         images.append(
             dict(
                 id=image_id,

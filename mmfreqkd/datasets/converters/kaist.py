@@ -21,6 +21,7 @@ nothing is clipped, so boxes that reach outside the image keep their
 annotated extent.
 """
 import math
+import numbers
 import os.path as osp
 import re
 from collections import Counter
@@ -153,7 +154,8 @@ def read_kaist_split(split_file: str) -> List[str]:
 
     Raises:
         ValueError: On a line that is not a frame name, a set outside
-            00-11 or a repeated frame, naming the file and line.
+            00-11 or a repeated frame, naming the file and line, or on a
+            file that lists no frame, naming the file.
     """
 
     def parse_entry(frame: str, where: str) -> str:
@@ -238,9 +240,10 @@ def kaist_to_coco(root: str,
             ``'ignore'`` (keep it as an ignore region) or ``'drop'`` (leave
             it out and count it). Defaults to ``'error'``.
         image_size (tuple[int, int], optional): ``(width, height)`` of every
-            image. If given the images are not opened at all (annotations
-            can be converted without them); otherwise each LWIR image header
-            is read and the visible image must exist. Defaults to None.
+            image, two positive ints. If given the images are not opened at
+            all (annotations can be converted without them); otherwise each
+            LWIR image header is read and the visible image must exist.
+            Defaults to None.
         show_progress (bool): Show a tqdm progress bar. Defaults to True.
 
     Returns:
@@ -257,6 +260,16 @@ def kaist_to_coco(root: str,
     if unknown_label not in UNKNOWN_LABEL_POLICIES:
         raise ValueError(f'unknown_label must be one of '
                          f'{UNKNOWN_LABEL_POLICIES}, got {unknown_label!r}')
+    if image_size is not None:
+        if not (isinstance(image_size, (tuple, list)) and len(image_size) == 2
+                and all(
+                    isinstance(v, numbers.Integral)
+                    and not isinstance(v, bool) and v > 0
+                    for v in image_size)):
+            raise ValueError(
+                'image_size must be (width, height), two positive ints, got '
+                f'{image_size!r}')
+        image_size = (int(image_size[0]), int(image_size[1]))
     split_file = osp.join(root, split_file)
     ann_dir = osp.join(root, ann_dir)
     img_dir = osp.join(root, img_dir)

@@ -1,4 +1,6 @@
 """Cropping of an IR image and its RGB pair to one box."""
+from typing import Optional
+
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine.registry import TRANSFORMS
@@ -37,22 +39,28 @@ class CropPairedBox(BaseTransform):
         self.context = float(context)
         self.square = square
 
-    def crop_region(self, box: np.ndarray, height: int,
-                    width: int) -> np.ndarray:
+    def crop_region(self,
+                    box: np.ndarray,
+                    height: int,
+                    width: int,
+                    img_path: Optional[str] = None) -> np.ndarray:
         """The pixel region cut for ``box`` in a ``height x width`` image.
 
         Args:
             box (np.ndarray): (4,) ``x1, y1, x2, y2``.
             height (int): Image height.
             width (int): Image width.
+            img_path (str, optional): The image, named in the errors.
 
         Returns:
             np.ndarray: (4,) int64 ``x1, y1, x2, y2`` with
             ``0 <= x1 < x2 <= width`` and ``0 <= y1 < y2 <= height``.
         """
         x1, y1, x2, y2 = (float(v) for v in box)
+        of_image = '' if img_path is None else f' of {img_path}'
         if not (x2 > x1 and y2 > y1):
-            raise ValueError(f'CropPairedBox: empty crop_bbox {list(box)}')
+            raise ValueError(f'CropPairedBox: empty crop_bbox '
+                             f'{[x1, y1, x2, y2]}{of_image}')
         centre_x, centre_y = (x1 + x2) / 2, (y1 + y2) / 2
         half_w, half_h = (x2 - x1) / 2, (y2 - y1) / 2
         if self.square:
@@ -67,8 +75,10 @@ class CropPairedBox(BaseTransform):
         region = np.clip(region, 0, [width, height, width, height])
         region = region.astype(np.int64)
         if region[2] <= region[0] or region[3] <= region[1]:
-            raise ValueError(f'CropPairedBox: crop_bbox {list(box)} lies '
-                             f'outside the {width}x{height} image')
+            raise ValueError(
+                f'CropPairedBox: crop_bbox {[x1, y1, x2, y2]}{of_image} lies '
+                f'outside the {width}x{height} image (is the width / height '
+                'of the annotation file that of the image?)')
         return region
 
     def transform(self, results: dict) -> dict:
@@ -92,7 +102,9 @@ class CropPairedBox(BaseTransform):
             raise ValueError(
                 f'CropPairedBox: IR image {results.get("img_path")} is '
                 f'{ir.shape[:2]} (H, W) but its RGB pair is {rgb.shape[:2]}')
-        x1, y1, x2, y2 = self.crop_region(results['crop_bbox'], *ir.shape[:2])
+        x1, y1, x2, y2 = self.crop_region(results['crop_bbox'],
+                                          *ir.shape[:2],
+                                          img_path=results.get('img_path'))
         results['img'] = ir[y1:y2, x1:x2]
         results[RGB_KEY] = rgb[y1:y2, x1:x2]
         results['img_shape'] = (int(y2 - y1), int(x2 - x1))

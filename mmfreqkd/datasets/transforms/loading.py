@@ -89,10 +89,22 @@ class LoadPairedImageFromFile(LoadImageFromFile):
 
         Returns:
             np.ndarray: The decoded image, ``(H, W)`` or ``(H, W, C)``.
+
+        Raises:
+            ValueError: If the file is empty or cannot be decoded, naming it
+                and both paths of the pair.
         """
         img_bytes = fileio.get(path, backend_args=self.backend_args)
-        img = mmcv.imfrombytes(
-            img_bytes, flag=flag, backend=self.imdecode_backend)
+        if not img_bytes:
+            raise ValueError(
+                f'Cannot decode {path} as an image: the file is empty '
+                f'({pair})')
+        try:
+            img = mmcv.imfrombytes(
+                img_bytes, flag=flag, backend=self.imdecode_backend)
+        except Exception as error:  # cv2.error, PIL.UnidentifiedImageError
+            raise ValueError(f'Cannot decode {path} as an image ({pair}): '
+                             f'{type(error).__name__}: {error}') from error
         if img is None:
             raise ValueError(f'Cannot decode {path} as an image ({pair})')
         return img

@@ -63,14 +63,21 @@ class LoadRGBTFromPNG(BaseTransform):
             if ``with_rgb``, ``img_rgb``.
 
         Raises:
-            ValueError: If the file is not an 8-bit image with 4 channels,
-                naming the file and what was found.
+            ValueError: If the file is empty, cannot be decoded or is not an
+                8-bit image with 4 channels, naming the file and what was
+                found.
         """
         path = results['img_path']
-        image = mmcv.imfrombytes(
-            get(path, backend_args=self.backend_args),
-            flag='unchanged',
-            backend='cv2')
+        img_bytes = get(path, backend_args=self.backend_args)
+        if not img_bytes:
+            raise ValueError(f'{path}: cannot be decoded as an image, the '
+                             'file is empty')
+        try:
+            image = mmcv.imfrombytes(
+                img_bytes, flag='unchanged', backend='cv2')
+        except Exception as error:  # cv2.error
+            raise ValueError(f'{path}: cannot be decoded as an image '
+                             f'({type(error).__name__}: {error})') from error
         if image is None:
             raise ValueError(f'{path}: cannot be decoded as an image')
         if image.ndim != 3 or image.shape[2] != 4:
