@@ -17,8 +17,8 @@ from mmengine.registry import HOOKS
 import mmfreqkd  # noqa: F401  (registers every module, checkpoint-load fix)
 from mmfreqkd.models.distillers import BaseDistiller
 from mmfreqkd.utils import (add_runner_arguments, build_runner,
-                            exit_with_one_line_error, load_run_config,
-                            parse_runner_args)
+                            checked_loading, exit_with_one_line_error,
+                            load_run_config, parse_runner_args)
 
 
 def parse_args(argv=None):
@@ -103,17 +103,29 @@ def build_runner_from_args(args):
 def run_test(runner) -> dict:
     """Test the runner's model and return the metrics.
 
-    ``Runner.test`` loads the checkpoint into the model as built, without
-    ``init_weights``. A distiller's checkpoint leaves out what training never
-    changes (the frozen teacher, the base weights under LoRA), which come
-    from their ``init_cfg`` as in training, so distillers are initialised
-    first; the checkpoint then overrides the trained keys.
+    ``Runner.test`` loads the checkpoint (``load_from``) into the model as
+    built, without ``init_weights``, and non-strictly: mmengine only warns
+    about keys that do not match. A distiller's checkpoint leaves out what
+    training never changes (the frozen teacher, the base weights under
+    LoRA), which come from their ``init_cfg`` as in training, so distillers
+    are initialised first; the checkpoint then overrides the trained keys,
+    and the distiller's own load hooks refuse keys that do not fit. Any
+    other model must match the checkpoint exactly: the Runner's one load of
+    it runs under :func:`~mmfreqkd.utils.checked_loading`, so a missing or
+    unexpected key, or a shape that differs, raises a
+    :class:`~mmfreqkd.utils.CheckpointMismatchError` naming the file and
+    the keys instead of evaluating random weights.
     """
     model = runner.model.module if is_model_wrapper(runner.model) \
         else runner.model
     if isinstance(model, BaseDistiller):
         model.init_weights()
-    return runner.test()
+        return runner.test()
+    checkpoint = runner.cfg.get('load_from')
+    if checkpoint is None:
+        return runner.test()
+    with checked_loading(model, checkpoint):
+        return runner.test()
 
 
 @exit_with_one_line_error

@@ -20,8 +20,11 @@ model = dict(
         norm_eval=False,
         style='pytorch',
         # ImageNet weights; offline, point this at a local file such as
-        # checkpoints/resnet50-0676ba61.pth
-        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
+        # checkpoints/resnet50-0676ba61.pth. CheckedPretrained (mmfreqkd)
+        # refuses a file that lacks any ResNet weight, e.g. a ViT export;
+        # keys the ResNet has not (torchvision's fc.) only warn.
+        init_cfg=dict(
+            type='CheckedPretrained', checkpoint='torchvision://resnet50')),
     student_lora=None,
     distill_pairs=[
         dict(

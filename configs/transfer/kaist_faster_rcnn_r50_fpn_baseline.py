@@ -16,4 +16,10 @@ _base_ = [
     '../_base_/det_runtime.py',
 ]
 
-model = dict(roi_head=dict(bbox_head=dict(num_classes=1)))
+model = dict(
+    # mmdet's ImageNet init, checked (CheckedPretrained, mmfreqkd): a file
+    # that lacks any ResNet weight is an error; torchvision's fc. only warns
+    backbone=dict(
+        init_cfg=dict(
+            type='CheckedPretrained', checkpoint='torchvision://resnet50')),
+    roi_head=dict(bbox_head=dict(num_classes=1)))

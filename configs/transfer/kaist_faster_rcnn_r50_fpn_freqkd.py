@@ -10,7 +10,9 @@ _base_ = ['./kaist_faster_rcnn_r50_fpn_baseline.py']
 
 model = dict(
     backbone=dict(
+        # checked: a file that lacks any ResNet weight under `backbone.`
+        # (e.g. the ViT student export) is an error, not a random backbone
         init_cfg=dict(
-            type='Pretrained',
+            type='CheckedPretrained',
             checkpoint='checkpoints/freqkd_kaist_r50_student.pth',
             prefix='backbone.')))

@@ -1,11 +1,15 @@
 """Utilities shared by the command-line tools."""
+from .checkpoint import (CheckpointMismatchError, checked_loading,
+                         mismatch_message, shape_mismatches, summarize_keys)
 from .cli import (add_runner_arguments, exit_with_one_line_error,
                   parse_runner_args)
 from .config import (build_runner, check_stage1_model, load_config,
                      load_run_config, seed_like_runner)
 
 __all__ = [
-    'add_runner_arguments', 'build_runner', 'check_stage1_model',
-    'exit_with_one_line_error', 'load_config', 'load_run_config',
-    'parse_runner_args', 'seed_like_runner'
+    'CheckpointMismatchError', 'add_runner_arguments', 'build_runner',
+    'check_stage1_model', 'checked_loading', 'exit_with_one_line_error',
+    'load_config', 'load_run_config', 'mismatch_message',
+    'parse_runner_args', 'seed_like_runner', 'shape_mismatches',
+    'summarize_keys'
 ]
