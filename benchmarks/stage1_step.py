@@ -268,7 +268,8 @@ def fast_model_config(cfg: Config, arch, blocks, teacher_dtype: str,
         dict(name=f'block{block}', teacher_index=i, student_index=i)
         for i, block in enumerate(blocks)
     ]
-    model.update(allow_random_teacher=True, teacher_dtype=teacher_dtype,
+    model.update(allow_random_teacher=True, allow_random_student=True,
+                 teacher_dtype=teacher_dtype,
                  teacher_feature_cache=dict(max_items=cache_items))
     return model
 

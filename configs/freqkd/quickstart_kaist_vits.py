@@ -1,5 +1,5 @@
 # CPU quick start: the main FreqKD job shrunk to minutes. ViT-S/14 teacher and
-# student with random weights (explicit opt-in, logged), LoRA r8, three
+# student with random weights (explicit opt-ins, logged), LoRA r8, three
 # blocks, synthetic KAIST data at 320x256 written by
 #   python tools/dataset_converters/make_synthetic_rgbt.py --layout kaist \
 #       --out data/kaist_synthetic --num 48 --seed 0 --size 320 256
@@ -26,7 +26,8 @@ model = dict(
         dict(name=f'block{block}', teacher_index=i, student_index=i)
         for i, block in enumerate(distill_blocks)
     ],
-    allow_random_teacher=True)
+    allow_random_teacher=True,
+    allow_random_student=True)
 
 geometry = [
     dict(type='Resize', scale=(320, 256), keep_ratio=True),

@@ -317,15 +317,23 @@ def merge_lora(model: nn.Module, scale: float = 1.0) -> List[str]:
 
     Every :class:`LoRALinear` becomes an ``nn.Linear`` with weight
     ``W + scale * (alpha / rank) * B @ A`` and the same bias. FreqKD's
-    Stage 2 uses ``scale=0.5``; ``scale=0`` restores the base model.
+    Stage 2 uses ``scale=0.5``; ``scale=0`` restores the base model and
+    ``scale=1`` gives the trained one. A scale above 1 extrapolates along
+    the learned update; a negative one would reverse it, which no use
+    intends, and is refused, as are NaN and infinity.
 
     Args:
         model (nn.Module): Model modified in place.
-        scale (float): Fraction of the adapter update to keep.
+        scale (float): Fraction of the adapter update to keep, a finite
+            number >= 0.
 
     Returns:
         list[str]: Qualified names of the merged layers.
     """
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) \
+            or not 0 <= scale < math.inf:
+        raise ValueError('merge_lora: scale must be a finite number >= 0, '
+                         f'got {scale!r}')
     merged = [(name, module) for name, module in model.named_modules()
               if isinstance(module, LoRALinear)]
     if not merged:

@@ -56,7 +56,7 @@ def cfg_options(data_root):
     return [
         'model.teacher.arch=small', 'model.student.arch=small',
         'model.teacher.init_cfg=None', 'model.student.init_cfg=None',
-        'model.allow_random_teacher=True',
+        'model.allow_random_teacher=True', 'model.allow_random_student=True',
         'model.teacher.out_indices=[1,2,3,4,5]',
         'model.student.out_indices=[1,2,3,4,5]',
         f'test_dataloader.dataset.data_root={data_root}',

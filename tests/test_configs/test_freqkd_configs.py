@@ -168,6 +168,7 @@ def test_ddp_is_told_of_unused_parameters_when_there_are(name):
     for role in ('teacher', 'student'):
         cfg.model[role].update(arch='small', out_indices=blocks, init_cfg=None)
     cfg.model.allow_random_teacher = True
+    cfg.model.allow_random_student = True
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = MODELS.build(cfg.model)
     images = torch.randn(1, 3, 56, 70)
@@ -270,6 +271,7 @@ def test_main_config_runs_on_synthetic_data_via_cfg_options_and_resumes(
         f'model.teacher.out_indices={blocks}',
         f'model.student.out_indices={blocks}', 'model.teacher.init_cfg=None',
         'model.student.init_cfg=None', 'model.allow_random_teacher=True',
+        'model.allow_random_student=True',
         f'train_dataloader.dataset.data_root={root}',
         f'val_dataloader.dataset.data_root={root}',
         'train_dataloader.batch_size=3', 'train_dataloader.num_workers=0',

@@ -7,6 +7,7 @@ transformers itself produced (hf_dinov2_tiny.json, next to this file).
 """
 import json
 import os.path as osp
+import re
 import zlib
 
 import numpy as np
@@ -320,6 +321,32 @@ def test_missing_unexpected_and_mismatched_keys_are_named(tmp_path):
     with pytest.raises(ValueError, match=r'blocks\.0\.mlp\.fc1\.weight: '
                        r'checkpoint \(64, 32\) vs model \(96, 32\)'):
         load_converted_state_dict(wider, ours)
+
+
+@pytest.mark.parametrize('stored, model_kwargs, error, message', [
+    # registers differ: the key check
+    (lambda ours: ours, dict(num_register_tokens=0), KeyError,
+     r"checkpoint does not match DINOv2ViT: missing keys none; unexpected "
+     r"keys \['reg_token'\]"),
+    # another width: fitting the patch embedding
+    (lambda ours: ours, dict(num_register_tokens=4, patch_size=7),
+     ValueError, 'checkpoint patch size 14 differs'),
+    # not a DINOv2 file: layout detection
+    (lambda ours: {'student.blocks.0.attn.qkv.lora_A': torch.zeros(4, 32)},
+     dict(num_register_tokens=4), KeyError,
+     'cannot tell the layout of this checkpoint'),
+    # not a state dict: unwrapping
+    (lambda ours: {'epoch': 3, 'w': torch.zeros(1)},
+     dict(num_register_tokens=4), TypeError, 'checkpoint is not a state dict'),
+], ids=['keys', 'fit', 'layout', 'unwrap'])
+def test_load_errors_name_the_checkpoint_file(tmp_path, stored, model_kwargs,
+                                              error, message):
+    path = save(stored(random_model().state_dict()), tmp_path / 'w.pth')
+    model = DINOv2ViT(ARCH, img_size=56, init_cfg=pretrained(path),
+                      **model_kwargs)
+    with pytest.raises(error, match=re.escape(path) + ': ' + message):
+        model.init_weights()
+    assert not model.is_init
 
 
 def test_lora_keys_may_be_missing(tmp_path):

@@ -151,6 +151,47 @@ def test_out_indices_order_and_errors():
         DINOv2ViT(dict(embed_dims=32, num_layers=1, feedforward_channels=8))
 
 
+@pytest.mark.parametrize('kwargs, error, message', [
+    # drop_path_rate=1 keeps no sample in the last block: 0/0 = NaN
+    (dict(drop_path_rate=1.0), ValueError, r'drop_path_rate must be a number '
+     r'in \[0, 1\), got 1\.0'),
+    (dict(drop_path_rate=-0.5), ValueError, 'drop_path_rate .* got -0.5'),
+    (dict(drop_path_rate=float('nan')), ValueError, 'drop_path_rate'),
+    (dict(out_indices=(1.5, )), TypeError,
+     r'out_indices entries must be ints, got 1\.5'),
+    (dict(out_indices=(True, )), TypeError,
+     'out_indices entries must be ints, got True'),
+    (dict(out_indices=1.0), TypeError, 'out_indices must be an int or a '
+     'sequence of ints'),
+    (dict(patch_size=0), ValueError, 'patch_size must be an int >= 1, got 0'),
+    (dict(patch_size=14.0), ValueError, 'patch_size must be an int'),
+    (dict(img_size=0), ValueError, 'img_size must be an int >= 1, got 0'),
+    (dict(img_size=(28, -28)), ValueError, 'img_size must be an int >= 1'),
+    (dict(img_size=(28, 28, 28)), ValueError, r'img_size must be an int or an '
+     r'\(H, W\) pair'),
+    (dict(arch=dict(TINY, num_heads=0)), ValueError,
+     r"arch\['num_heads'\] must be an int >= 1, got 0"),
+    (dict(arch=dict(TINY, num_heads=3)), ValueError,
+     r"arch\['embed_dims'\]=32 is not divisible by arch\['num_heads'\]=3"),
+    (dict(arch=dict(TINY, embed_dims=32.0)), ValueError,
+     r"arch\['embed_dims'\] must be an int"),
+    (dict(arch=dict(TINY, num_layers=True)), ValueError,
+     r"arch\['num_layers'\] must be an int"),
+    (dict(arch=dict(TINY, feedforward_channels=-1)), ValueError,
+     r"arch\['feedforward_channels'\] must be an int >= 1"),
+    (dict(num_register_tokens=2.5), ValueError,
+     'num_register_tokens must be an int >= 0, got 2.5'),
+    (dict(num_register_tokens=-1), ValueError,
+     'num_register_tokens must be an int >= 0, got -1'),
+    (dict(layer_scale_init_value=float('nan')), ValueError,
+     'layer_scale_init_value must be a finite number'),
+])
+def test_impossible_arguments_are_named(kwargs, error, message):
+    with pytest.raises(error, match='DINOv2ViT: ' + message):
+        DINOv2ViT(**dict(dict(arch=TINY, img_size=28, out_indices=(0, )),
+                         **kwargs))
+
+
 def test_standard_archs_have_the_released_shapes():
     """Parameter counts equal timm's models (built on the meta device)."""
     for arch, name, registers in [('small', 'vit_small_patch14_dinov2', 0),

@@ -149,3 +149,11 @@ def test_wrong_input_channels_and_sizes_are_rejected():
         FeatureConnector(5, 7)(torch.zeros(1, 4, 3, 3), (3, 3))
     with pytest.raises(ValueError, match='channels must be positive'):
         FeatureConnector(0, 7)
+    # a bool is no channel count (True built a 1-channel convolution)
+    with pytest.raises(ValueError, match='channels must be positive ints, got '
+                       'in_channels=True'):
+        FeatureConnector(True, 7)
+    with pytest.raises(ValueError, match='out_channels=7.5'):
+        FeatureConnector(4, 7.5)
+    with pytest.raises(TypeError, match='always_project must be a bool'):
+        FeatureConnector(4, 4, always_project='no')

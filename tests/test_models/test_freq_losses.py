@@ -1,5 +1,6 @@
 """FreqDecoupledLoss and the plain feature losses against numpy formulas."""
 import math
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -287,6 +288,62 @@ def test_shape_errors_name_both_shapes():
 def test_invalid_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         FreqDecoupledLoss(**kwargs)
+
+
+def test_fused_must_be_a_bool():
+    with pytest.raises(TypeError, match='FreqDecoupledLoss: fused must be a '
+                       "bool, got 'no'"):
+        FreqDecoupledLoss(fused='no')
+
+
+@pytest.mark.parametrize('fused', [True, False])
+@pytest.mark.parametrize('splitter, band', [
+    (dict(type='FFTRectSplitter', cutoff=1.0),
+     r"FFTRectSplitter\(cutoff=1\.0, impl='matmul'\)"),
+    (dict(type='FFTRadialSplitter', cutoff=2.0),
+     r'FFTRadialSplitter\(cutoff=2\.0\)'),
+    (dict(type='DCTSplitter', cutoff=1.0), r'DCTSplitter\(cutoff=1\.0\)'),
+])
+def test_a_weighted_band_left_empty_is_refused(splitter, band, fused):
+    """Such a band gave loss_high = 0 at every step, silently."""
+    student, teacher = random_pair((2, 6, 6, 6))
+    loss = FreqDecoupledLoss(splitter=splitter, fused=fused)
+    with pytest.raises(ValueError,
+                       match=rf'FreqDecoupledLoss: {band} leaves the high '
+                       r'band of \(H, W\) = \(6, 6\) maps empty, yet '
+                       r'high_weight=0\.1'):
+        loss(student, teacher)
+    # without weight on that band, the loss is the low-only ablation
+    low_only = FreqDecoupledLoss(splitter=splitter, high_weight=0,
+                                 fused=fused)
+    assert set(low_only(student, teacher)) == {'loss_low'}
+
+
+def test_band_check_runs_once_per_map_size():
+    loss = FreqDecoupledLoss(splitter=dict(type='FFTRectSplitter',
+                                           cutoff=1.0))
+    odd = random_pair((2, 6, 7, 7))  # half the outermost waves are high
+    assert loss(*odd)['loss_high'] > 0
+    with mock.patch.object(loss.splitter, 'empty_bands',
+                           side_effect=AssertionError('checked again')):
+        loss(*odd)
+    with pytest.raises(ValueError, match=r'\(H, W\) = \(8, 6\)'):
+        loss(*random_pair((2, 6, 8, 6)))
+
+
+@pytest.mark.parametrize('fused', [True, False])
+@pytest.mark.parametrize('reduction', ['mean', 'none'])
+def test_an_empty_batch_gives_zero_losses_with_a_gradient(reduction, fused):
+    student = torch.randn(0, 6, 7, 9, requires_grad=True)
+    losses = FreqDecoupledLoss(reduction=reduction, fused=fused)(
+        student, torch.randn(0, 6, 7, 9))
+    assert set(losses) == {'loss_low', 'loss_high'}
+    for value in losses.values():
+        assert value.shape == (() if reduction == 'mean' else (0, ))
+        assert value.dtype == torch.float32
+        assert not value.any()
+    sum(value.sum() for value in losses.values()).backward()
+    assert student.grad.shape == student.shape
 
 
 def test_invalid_baseline_arguments():

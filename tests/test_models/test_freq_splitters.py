@@ -280,10 +280,62 @@ def test_build_splitter():
     (lambda: GaussianSplitter(sigma=0), 'sigma'),
     (lambda: HaarDWTSplitter(levels=0), 'levels'),
     (lambda: DCTSplitter(cutoff='half'), 'cutoff'),
+    # non-finite values arrive from --cfg-options (DictAction parses 'nan')
+    (lambda: FFTRectSplitter(cutoff=float('nan')), 'cutoff'),
+    (lambda: DCTSplitter(cutoff=float('nan')), 'cutoff'),
+    (lambda: FFTRadialSplitter(cutoff=float('nan')),
+     'FFTRadialSplitter: cutoff must be a finite number > 0, got nan'),
+    (lambda: FFTRadialSplitter(cutoff=float('inf')),
+     'FFTRadialSplitter: cutoff must be a finite number > 0, got inf'),
+    (lambda: GaussianSplitter(sigma=float('nan')),
+     'GaussianSplitter: sigma must be a finite number > 0, got nan'),
+    (lambda: GaussianSplitter(sigma=float('inf')),
+     'GaussianSplitter: sigma must be a finite number > 0, got inf'),
+    (lambda: radial_band_masks(9, 12, 0.25, float('inf')),
+     'high_radius=inf'),
 ])
 def test_invalid_arguments(factory, message):
     with pytest.raises(ValueError, match=message):
         factory()
+
+
+@pytest.mark.parametrize('size, levels', [((6, 6), 3), ((2, 64), 6),
+                                          ((5, 3), 3), ((1, 2), 1)])
+def test_haar_levels_beyond_the_map_are_refused(size, levels):
+    """As many levels as halve the longer side to 1 fit; more would repeat
+    the last level, so that levels=10 gave the bands of levels=3."""
+    x = random_maps(*size)
+    HaarDWTSplitter(levels)(x)
+    with pytest.raises(ValueError,
+                       match=rf'HaarDWTSplitter: {levels + 1} levels need '
+                       rf'maps larger than \(H, W\) = \({size[0]}, '
+                       rf'{size[1]}\): at most {levels} levels fit'):
+        HaarDWTSplitter(levels + 1)(x)
+    with pytest.raises(ValueError, match='at most 0 levels fit'):
+        HaarDWTSplitter()(random_maps(1, 1))
+
+
+@pytest.mark.parametrize('splitter, size, empty', [
+    # cutoff 1 keeps the whole spectrum of an even grid in the rectangle
+    (FFTRectSplitter(cutoff=1.0), (6, 6), (False, True)),
+    (FFTRectSplitter(cutoff=1.0, impl='fft'), (6, 8), (False, True)),
+    # odd grids keep half of the outermost waves in the high band
+    (FFTRectSplitter(cutoff=1.0), (7, 7), (False, False)),
+    (FFTRectSplitter(), (6, 6), (False, False)),
+    # a disk beyond the corner (radius sqrt(2) on a square grid)
+    (FFTRadialSplitter(cutoff=2.0), (6, 6), (False, True)),
+    (FFTRadialSplitter(cutoff=1.0), (6, 6), (False, False)),
+    (DCTSplitter(cutoff=1.0), (7, 9), (False, True)),
+    (DCTSplitter(cutoff=0.9), (6, 6), (False, False)),
+    (DCTSplitter(cutoff=0.9), (1, 1), (False, True)),
+    (GaussianSplitter(), (6, 6), (False, False)),
+    (HaarDWTSplitter(), (6, 6), (False, False)),
+], ids=str)
+def test_empty_bands_are_told_from_the_operators(splitter, size, empty):
+    assert splitter.empty_bands(*size) == empty
+    low, high = splitter(random_maps(*size))
+    for band, is_empty in zip((low, high), empty):
+        assert (band.abs().max() < 1e-12) == is_empty
 
 
 def test_invalid_inputs():

@@ -1,6 +1,7 @@
 """FreqKDDistiller: what trains, what is saved, what is exported."""
 import copy
 import logging
+import re
 from unittest import mock
 
 import pytest
@@ -31,6 +32,7 @@ def build_distiller(student=None, lora=dict(rank=4, alpha=8, dropout=0.0),
         ],
         loss=loss or dict(type='FreqDecoupledLoss'))
     cfg.setdefault('allow_random_teacher', True)
+    cfg.setdefault('allow_random_student', True)
     cfg.update(kwargs)
     with DefaultScope.overwrite_default_scope('mmdet'):
         return MODELS.build(cfg)
@@ -236,6 +238,30 @@ def test_impossible_pair_values_are_rejected(change, error, match):
         build_distiller(pairs=pairs)
 
 
+def test_pairs_that_all_weigh_zero_are_rejected():
+    pairs = [dict(name='block1', teacher_index=0, student_index=0, weight=0),
+             dict(name='block3', teacher_index=1, student_index=1, weight=0)]
+    with pytest.raises(ValueError, match=r'model\.distill_pairs: every pair '
+                       'has weight 0, so there is nothing to distil'):
+        build_distiller(pairs=pairs)
+    pairs[1]['weight'] = 0.5  # one weighted pair is enough
+    assert set(build_distiller(pairs=pairs)(paired_batch(), mode='loss')) \
+        == {'loss_block1_low', 'loss_block1_high', 'loss_block3_low',
+            'loss_block3_high'}
+
+
+def test_a_reduction_in_the_loss_config_is_refused():
+    with pytest.raises(ValueError,
+                       match=r"model\.loss\.reduction='sum': FreqKDDistiller "
+                       'sets the reduction'):
+        build_distiller(loss=dict(type='FreqDecoupledLoss', reduction='sum'))
+    # the reduction it uses anyway is accepted
+    model = build_distiller(loss=dict(type='FreqDecoupledLoss',
+                                      reduction='mean'))
+    assert model.loss.reduction == 'mean'
+    assert model.per_sample_loss.reduction == 'none'
+
+
 def test_predict_returns_per_sample_losses_matching_the_batch_loss():
     model = build_distiller().eval()
     inputs = paired_batch(batch_size=3)
@@ -291,6 +317,37 @@ def test_teacher_without_weights_needs_explicit_opt_in(tmp_path):
                 student=tiny_vit(),
                 distill_pairs=[dict(name='b', teacher_index=0,
                                     student_index=0)]))
+
+
+def test_lora_student_without_weights_needs_explicit_opt_in(tmp_path):
+    with pytest.raises(ValueError, match=r'student is trained through LoRA '
+                       r'\(model\.student_lora\) but has no pretrained '
+                       r'weights.*model\.allow_random_student=True'):
+        build_distiller(allow_random_student=False)
+    # a LoRA student with base weights, or a student trained whole, is fine
+    path = tmp_path / 'base.pth'
+    torch.save(MODELS.build(tiny_vit()).state_dict(), path)
+    build_distiller(allow_random_student=False, student=tiny_vit(
+        init_cfg=dict(type='Pretrained', checkpoint=str(path))))
+    build_distiller(allow_random_student=False, lora=None)
+
+
+@pytest.mark.parametrize('role', ['teacher', 'student'])
+def test_checkpoint_errors_name_the_model_and_the_file(tmp_path, role):
+    """The teacher and the student have their own init_cfg: an error says
+    which of them, and which file, is at fault."""
+    other = MODELS.build(dict(tiny_vit(), num_register_tokens=2))
+    path = tmp_path / f'{role}.pth'
+    torch.save(other.state_dict(), path)
+    config = tiny_vit(init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    if role == 'teacher':
+        config['frozen'] = True
+    model = build_distiller(**{role: config})
+    file = re.escape(str(path))
+    with pytest.raises(KeyError, match=rf'model\.{role}: {file}'
+                       r": checkpoint does not match DINOv2ViT: missing keys "
+                       r"none; unexpected keys \['reg_token'\]"):
+        model.init_weights()
 
 
 def test_dinov2_teacher_loads_its_checkpoint_itself_strictly(tmp_path):

@@ -159,6 +159,19 @@ def test_merge_at_scale_zero_restores_the_base():
         merge_lora(model)
 
 
+@pytest.mark.parametrize('scale', [float('nan'), float('inf'), -0.5, '0.5',
+                                   True])
+def test_merge_refuses_a_scale_that_is_not_finite_and_non_negative(scale):
+    """NaN or inf wrote NaN / inf weights; a negative scale would reverse
+    the learned update."""
+    model = backbone()
+    inject_lora(model, TARGETS, rank=4, alpha=8)
+    with pytest.raises(ValueError, match='merge_lora: scale must be a finite '
+                       f'number >= 0, got {scale!r}'):
+        merge_lora(model, scale=scale)
+    assert merge_lora(model, scale=2)  # extrapolation is allowed
+
+
 def test_adapter_state_dict_round_trip(tmp_path):
     model = backbone()
     inject_lora(model, TARGETS, rank=4, alpha=8)

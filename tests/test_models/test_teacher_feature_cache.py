@@ -149,6 +149,9 @@ def test_storage_dtype():
         TeacherFeatureCache(max_items=2, dtype='int8')
     with pytest.raises(ValueError, match='max_items'):
         TeacherFeatureCache(max_items=0)
+    with pytest.raises(ValueError, match=r'model\.teacher_feature_cache\.'
+                       r"device must be a torch device .* got 'gpu'"):
+        TeacherFeatureCache(max_items=2, device='gpu')
 
 
 @pytest.mark.parametrize('transform, culprit', [

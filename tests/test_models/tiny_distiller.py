@@ -15,8 +15,8 @@ def tiny_vit(**kwargs) -> dict:
 
 def build_tiny_distiller(**kwargs):
     """A FreqKDDistiller of tiny random ViTs (frozen teacher, LoRA rank 4
-    student) distilling blocks 1 and 3; ``kwargs`` override or add config
-    keys."""
+    student, both random by opt-in) distilling blocks 1 and 3; ``kwargs``
+    override or add config keys."""
     cfg = dict(
         type='FreqKDDistiller',
         teacher=tiny_vit(frozen=True),
@@ -26,7 +26,8 @@ def build_tiny_distiller(**kwargs):
             dict(name='block1', teacher_index=0, student_index=0),
             dict(name='block3', teacher_index=1, student_index=1),
         ],
-        allow_random_teacher=True)
+        allow_random_teacher=True,
+        allow_random_student=True)
     cfg.update(kwargs)
     with DefaultScope.overwrite_default_scope('mmdet'):
         return MODELS.build(cfg)

@@ -135,6 +135,24 @@ def test_export_needs_a_stage1_config(tmp_path, capsys):
     assert "no ['teacher', 'student'] entry" in last_error_line(capsys)
 
 
+@pytest.mark.parametrize('option, message', [
+    # NaN / inf wrote NaN / inf weights, a dotless prefix 'backbonecls_token'
+    (['--lora-scale', 'nan'], '--lora-scale must be a finite number >= 0, '
+     'got nan'),
+    (['--lora-scale', 'inf'], '--lora-scale must be a finite number >= 0'),
+    (['--lora-scale', '-0.5'], '--lora-scale must be a finite number >= 0'),
+    (['--prefix', 'backbone'], "--prefix 'backbone' does not end with a dot"),
+])
+def test_export_refuses_a_bad_scale_or_prefix(option, message, capsys):
+    export_tool = load_tool('tools/model_converters/export_student.py')
+    with pytest.raises(SystemExit) as exc:
+        export_tool.parse_args(['cfg.py', 'in.pth', 'out.pth'] + option)
+    assert exc.value.code == 2
+    assert message in last_error_line(capsys)
+    assert export_tool.parse_args(['cfg.py', 'in.pth', 'out.pth', '--prefix',
+                                   '']).prefix == ''
+
+
 @pytest.mark.parametrize('script, args', [('dist_train.sh', ['cfg.py']),
                                           ('dist_test.sh', ['cfg.py', 'x'])])
 def test_dist_scripts_print_usage_when_arguments_are_missing(script, args):

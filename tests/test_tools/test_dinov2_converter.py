@@ -134,6 +134,27 @@ def test_incomplete_or_foreign_checkpoints_are_refused(tmp_path, edit, error,
     assert not dst.exists()
 
 
+@pytest.mark.parametrize('stored, args, error, message', [
+    ({'student.blocks.0.attn.qkv.lora_A': torch.zeros(4, 32)}, [], KeyError,
+     'cannot tell the layout of this checkpoint'),
+    ({'backbone.cls_token': torch.zeros(1, 1, 32)}, ['--prefix', 'student.'],
+     KeyError, "no checkpoint key starts with prefix 'student.'"),
+    ({'epoch': 3, 'w': torch.zeros(1)}, [], TypeError,
+     'checkpoint is not a state dict'),
+    ({'cls_token': torch.zeros(1, 1, 32)}, [], KeyError,
+     'state dict lacks'),
+], ids=['layout', 'prefix', 'unwrap', 'arch'])
+def test_unreadable_checkpoints_name_the_file(tmp_path, stored, args, error,
+                                              message):
+    src = tmp_path / 'unreadable.pth'
+    torch.save(stored, src)
+    dst = tmp_path / 'converted.pth'
+    with pytest.raises(error) as raised:
+        load_tool().main([str(src), str(dst)] + args)
+    assert raised.value.args[0].startswith(f'{src}: {message}')
+    assert not dst.exists()
+
+
 def test_patch_sizes_other_than_14_convert(tmp_path):
     """The completeness check does not assume the 518-pixel default grid."""
     model = DINOv2ViT(ARCH, img_size=64, patch_size=16)

@@ -13,7 +13,7 @@ the unconverted files directly (``init_cfg=dict(type='Pretrained',
 checkpoint=...)``); converting once saves the conversion at every start and
 lets you check what a file contains. A file that does not convert to a
 whole ``DINOv2ViT`` (missing or foreign keys, shapes of two models) is
-refused with the keys named, before anything is written.
+refused with the file and the keys named, before anything is written.
 """
 import argparse
 import os
@@ -24,7 +24,7 @@ import torch
 
 from mmfreqkd.models.backbones.dinov2_checkpoint import (
     LAYOUTS, check_converted_state_dict, convert_dinov2_state_dict,
-    infer_arch, load_checkpoint_file, unwrap_state_dict)
+    infer_arch, load_checkpoint_file, naming_checkpoint, unwrap_state_dict)
 from mmfreqkd.models.backbones.dinov2_vit import ARCH_SETTINGS, DINOv2ViT
 
 
@@ -97,9 +97,10 @@ def main(argv: Optional[List[str]] = None) -> dict:
     """Run the conversion; returns the saved object."""
     args = parse_args(argv)
     checkpoint = load_checkpoint_file(args.src)
-    state_dict, unselected = unwrap_state_dict(checkpoint, args.prefix)
-    converted, report = convert_dinov2_state_dict(state_dict, args.layout)
-    arch = infer_arch(converted)
+    with naming_checkpoint(args.src):
+        state_dict, unselected = unwrap_state_dict(checkpoint, args.prefix)
+        converted, report = convert_dinov2_state_dict(state_dict, args.layout)
+        arch = infer_arch(converted)
     check_complete(converted, arch, args.src)
     name = arch_name(arch)
     meta = dict(

@@ -16,6 +16,7 @@ Usage::
         checkpoints/freqkd_kaist_vitl_student.pth --lora-scale 0.5
 """
 import argparse
+import math
 import os
 import os.path as osp
 
@@ -41,13 +42,24 @@ def parse_args(argv=None):
         '--lora-scale',
         type=float,
         default=0.5,
-        help='scale of the merged LoRA update (paper: 0.5)')
+        help='scale of the merged LoRA update, a finite number >= 0 '
+        '(paper: 0.5; 0 keeps the base weights, 1 the trained model)')
     parser.add_argument(
-        '--prefix', default='backbone.', help='prefix of the saved keys')
+        '--prefix', default='backbone.',
+        help="prefix of the saved keys, ending with a dot (default: "
+        "'backbone.'); '' saves the student's own keys")
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override existing config keys')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not 0 <= args.lora_scale < math.inf:
+        parser.error('--lora-scale must be a finite number >= 0, got '
+                     f'{args.lora_scale}')
+    if args.prefix and not args.prefix.endswith('.'):
+        parser.error(f'--prefix {args.prefix!r} does not end with a dot, so '
+                     f"the keys would read '{args.prefix}cls_token'; use "
+                     f"--prefix {args.prefix}. (e.g. 'backbone.')")
+    return args
 
 
 @exit_with_one_line_error

@@ -27,4 +27,5 @@ model = dict(
     ],
     loss=_base_.freqkd_loss,
     teacher_dtype='auto',
-    allow_random_teacher=False)
+    allow_random_teacher=False,
+    allow_random_student=False)

@@ -36,10 +36,11 @@ unwrapping (``state_dict`` / ``model`` / ``teacher`` entries, ``module.``
 and ``backbone.`` prefixes), position-embedding resampling, patch kernels
 for single-channel models and a strict key check.
 """
+import contextlib
 import math
 import re
 from collections.abc import Mapping
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -90,6 +91,43 @@ _HF_EMBEDDINGS = {
     'embeddings.patch_embeddings.projection.weight': 'patch_embed.proj.weight',
     'embeddings.patch_embeddings.projection.bias': 'patch_embed.proj.bias',
 }
+
+
+def with_prefix(error: Exception, prefix: str) -> Exception:
+    """The same kind of error with ``prefix: `` before its message.
+
+    Args:
+        error (Exception): The error to rename.
+        prefix (str): What to name first, e.g. the checkpoint file or the
+            config key of the model being loaded.
+
+    Returns:
+        Exception: A new error of the type of ``error``, or ``error`` itself
+        when that type cannot be built from a message alone.
+    """
+    # str(KeyError) quotes its message: take the message itself
+    message = error.args[0] if len(error.args) == 1 else str(error)
+    try:
+        return type(error)(f'{prefix}: {message}')
+    except Exception:  # a type whose constructor needs more arguments
+        return error
+
+
+@contextlib.contextmanager
+def naming_checkpoint(checkpoint: str) -> Iterator[None]:
+    """Prefix ``KeyError``, ``ValueError`` and ``TypeError`` raised inside
+    with the checkpoint's file name (same error types).
+
+    Args:
+        checkpoint (str): The checkpoint path or URI.
+    """
+    try:
+        yield
+    except (KeyError, ValueError, TypeError) as error:
+        renamed = with_prefix(error, str(checkpoint))
+        if renamed is error:
+            raise
+        raise renamed from None
 
 
 def load_checkpoint_file(filename: str, map_location: str = 'cpu') -> dict:
@@ -518,17 +556,20 @@ def load_dinov2_checkpoint(model: torch.nn.Module,
         dict: What was done: ``layout``, ``dropped_keys`` and, when they
         happened, ``pos_embed_resampled`` and
         ``patch_embed_summed_to_one_channel``.
+
+    Raises:
+        KeyError | ValueError | TypeError: When the file does not hold
+            weights of this model (unknown layout, missing or unexpected
+            keys, other shapes); the message starts with the file name.
     """
-    state_dict, unselected = unwrap_state_dict(
-        load_checkpoint_file(checkpoint, map_location), prefix)
+    loaded = load_checkpoint_file(checkpoint, map_location)
     grid = model.grid_size
-    try:
+    with naming_checkpoint(checkpoint):
+        state_dict, unselected = unwrap_state_dict(loaded, prefix)
         state_dict, report = convert_dinov2_state_dict(
             state_dict, layout, num_patches=grid[0] * grid[1])
-    except ValueError as error:
-        raise ValueError(f'{checkpoint}: {error}') from None
-    report.update(_fit_to_model(state_dict, model))
-    load_converted_state_dict(model, state_dict)
+        report.update(_fit_to_model(state_dict, model))
+        load_converted_state_dict(model, state_dict)
     report['keys_outside_prefix'] = len(unselected)
     print_log(
         f'Loaded {checkpoint} ({report["layout"]} layout) into '

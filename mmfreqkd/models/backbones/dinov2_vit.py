@@ -18,6 +18,8 @@ suffix. Two layout decisions differ from some of the checkpoints it reads
   projection as ``mlp.fc1`` (2 * hidden outputs, first half gated by SiLU)
   and its output projection as ``mlp.fc2``, as timm's ``SwiGLUPacked``.
 """
+import math
+import numbers
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
@@ -245,6 +247,16 @@ class PatchEmbed(nn.Module):
         return x.flatten(2).transpose(1, 2), grid
 
 
+def _check_int(value, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as an int, raising unless it is an integer (not a
+    bool) >= ``minimum``; the message names the argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
+            or value < minimum:
+        raise ValueError(f'DINOv2ViT: {name} must be an int >= {minimum}, '
+                         f'got {value!r}')
+    return int(value)
+
+
 def _parse_arch(arch: Union[str, dict]) -> dict:
     """Resolve ``arch`` (a name, an alias or a dict) into its settings."""
     if isinstance(arch, str):
@@ -268,6 +280,12 @@ def _parse_arch(arch: Union[str, dict]) -> dict:
             raise ValueError(
                 f"DINOv2ViT arch ffn_type must be one of {sorted(FFN_TYPES)}, "
                 f"got {settings['ffn_type']!r}")
+        for key in _ARCH_KEYS:
+            settings[key] = _check_int(settings[key], f'arch[{key!r}]')
+        if settings['embed_dims'] % settings['num_heads']:
+            raise ValueError(
+                f"DINOv2ViT: arch['embed_dims']={settings['embed_dims']} is "
+                f"not divisible by arch['num_heads']={settings['num_heads']}")
         return settings
     raise TypeError(f'DINOv2ViT arch must be a str or dict, got {type(arch)}')
 
@@ -302,7 +320,8 @@ class DINOv2ViT(BaseModule):
         num_register_tokens (int): 0, or 4 for the ``_reg4`` models.
         layer_scale_init_value (float): Initial layer-scale value.
         drop_path_rate (float): Stochastic depth rate of the last block,
-            growing linearly from 0 over the blocks.
+            growing linearly from 0 over the blocks; in [0, 1) (at 1 the
+            last block would keep no sample and divide by 0).
         out_indices (Sequence[int] | int): 0-based block indices whose
             outputs are returned, in this order; negatives count from the
             end. Blocks after the largest index are not run, so their
@@ -353,13 +372,22 @@ class DINOv2ViT(BaseModule):
         self.embed_dims = settings['embed_dims']
         self.num_layers = settings['num_layers']
         self.ffn_type = settings['ffn_type']
-        if in_channels not in (1, 3):
+        if in_channels not in (1, 3) or isinstance(in_channels, bool):
             raise ValueError(f'in_channels must be 1 or 3, got {in_channels}')
-        if num_register_tokens < 0:
-            raise ValueError('num_register_tokens must be >= 0, got '
-                             f'{num_register_tokens}')
-        img_h, img_w = (img_size, img_size) if isinstance(img_size, int) \
-            else tuple(img_size)
+        num_register_tokens = _check_int(num_register_tokens,
+                                         'num_register_tokens', minimum=0)
+        patch_size = _check_int(patch_size, 'patch_size')
+        img_h, img_w = self._parse_img_size(img_size)
+        if isinstance(drop_path_rate, bool) \
+                or not isinstance(drop_path_rate, numbers.Real) \
+                or not 0 <= drop_path_rate < 1:
+            raise ValueError('DINOv2ViT: drop_path_rate must be a number in '
+                             f'[0, 1), got {drop_path_rate!r}')
+        if isinstance(layer_scale_init_value, bool) \
+                or not isinstance(layer_scale_init_value, numbers.Real) \
+                or not math.isfinite(layer_scale_init_value):
+            raise ValueError('DINOv2ViT: layer_scale_init_value must be a '
+                             f'finite number, got {layer_scale_init_value!r}')
         if img_h % patch_size or img_w % patch_size:
             raise ValueError(f'img_size {img_h}x{img_w} is not a multiple of '
                              f'patch_size {patch_size}')
@@ -396,11 +424,30 @@ class DINOv2ViT(BaseModule):
             self.requires_grad_(False)
             self.train(False)
 
+    @staticmethod
+    def _parse_img_size(img_size) -> Tuple[int, int]:
+        """``img_size`` (an int or an (H, W) pair) as (H, W) of positive
+        ints."""
+        if isinstance(img_size, numbers.Integral) \
+                and not isinstance(img_size, bool):
+            img_size = (img_size, img_size)
+        if not isinstance(img_size, Sequence) or len(img_size) != 2:
+            raise ValueError('DINOv2ViT: img_size must be an int or an (H, W) '
+                             f'pair of ints, got {img_size!r}')
+        return tuple(_check_int(side, 'img_size') for side in img_size)
+
     def _normalize_out_indices(self, out_indices) -> Tuple[int, ...]:
-        if isinstance(out_indices, int):
+        if isinstance(out_indices, numbers.Integral):
             out_indices = (out_indices, )
+        if not isinstance(out_indices, Sequence):
+            raise TypeError('DINOv2ViT: out_indices must be an int or a '
+                            f'sequence of ints, got {out_indices!r}')
         normalized = []
         for index in out_indices:
+            if isinstance(index, bool) \
+                    or not isinstance(index, numbers.Integral):
+                raise TypeError('DINOv2ViT: out_indices entries must be '
+                                f'ints, got {index!r} in {out_indices!r}')
             if not -self.num_layers <= index < self.num_layers:
                 raise IndexError(
                     f'out_indices entry {index} is out of range for '

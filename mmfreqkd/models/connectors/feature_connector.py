@@ -1,4 +1,5 @@
 """Projection of a student feature map onto a teacher feature map's shape."""
+import numbers
 from typing import Sequence
 
 import torch
@@ -38,10 +39,15 @@ class FeatureConnector(BaseModule):
                  always_project: bool = False,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        if in_channels <= 0 or out_channels <= 0:
-            raise ValueError('FeatureConnector channels must be positive, got '
-                             f'in_channels={in_channels}, '
-                             f'out_channels={out_channels}')
+        for key, value in (('in_channels', in_channels),
+                           ('out_channels', out_channels)):
+            if isinstance(value, bool) \
+                    or not isinstance(value, numbers.Integral) or value <= 0:
+                raise ValueError('FeatureConnector channels must be positive '
+                                 f'ints, got {key}={value!r}')
+        if not isinstance(always_project, bool):
+            raise TypeError('FeatureConnector: always_project must be a bool, '
+                            f'got {always_project!r}')
         self.in_channels = in_channels
         self.out_channels = out_channels
         if always_project or in_channels != out_channels:

@@ -14,6 +14,7 @@ from mmengine.model.weight_init import PretrainedInit
 from mmengine.registry import MODELS
 from mmengine.runner import CheckpointLoader
 
+from ..backbones.dinov2_checkpoint import with_prefix
 from ..lora import (inject_lora, mark_only_lora_trainable, merge_lora,
                     split_unsaved_scales)
 from ..precision import autocast_disabled
@@ -177,6 +178,12 @@ class BaseDistiller(BaseModel):
             ``'float16'`` or ``'float32'``.
         allow_random_teacher (bool): Accept a teacher without pretrained
             weights (tests and the quick start only); a warning is logged.
+        allow_random_student (bool): Accept a LoRA student (``student_lora``
+            set) without pretrained weights, whose adapters then train on
+            frozen random weights (tests and the quick start only); a
+            warning is logged. Without it such a student is an error, as a
+            teacher without weights is. A student trained whole may start
+            from random weights without it.
         data_preprocessor (dict, optional): Config of the data preprocessor.
         init_cfg (dict, optional): Initialisation config of the distiller.
     """
@@ -192,11 +199,14 @@ class BaseDistiller(BaseModel):
                  student_lora: Optional[dict] = None,
                  teacher_dtype: str = 'auto',
                  allow_random_teacher: bool = False,
+                 allow_random_student: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self._check_teacher_weights(teacher, allow_random_teacher)
+        self._check_student_weights(student, student_lora,
+                                    allow_random_student)
         if teacher_dtype not in TEACHER_DTYPES:
             raise ValueError(
                 "model.teacher_dtype must be 'auto', 'bfloat16', 'float16' or "
@@ -240,6 +250,26 @@ class BaseDistiller(BaseModel):
                     f'model.teacher.init_cfg.checkpoint not found: '
                     f'{checkpoint}')
 
+    def _check_student_weights(self, student: dict,
+                               student_lora: Optional[dict],
+                               allow_random: bool) -> None:
+        """Refuse a LoRA student without pretrained weights unless
+        ``allow_random`` (its frozen base weights would stay random)."""
+        if student_lora is None or has_pretrained_weights(student):
+            return
+        if not allow_random:
+            raise ValueError(
+                f'The {type(self).__name__} student is trained through LoRA '
+                '(model.student_lora) but has no pretrained weights: its '
+                'adapters would train on frozen random weights. Point '
+                'model.student.init_cfg at the weights of its base model, '
+                'e.g. --cfg-options model.student.init_cfg.checkpoint=PATH, '
+                'or set model.allow_random_student=True for a smoke test.')
+        MMLogger.get_current_instance().warning(
+            'model.allow_random_student=True: the LoRA student keeps random '
+            'frozen base weights. The distilled student is meaningless; use '
+            'this for tests and the quick start only.')
+
     def _take_over_teacher_pretrained(self) -> List[dict]:
         """Take the ``Pretrained`` entries out of the built teacher's
         ``init_cfg``, unless it loads them strictly itself.
@@ -270,11 +300,41 @@ class BaseDistiller(BaseModel):
     def init_weights(self) -> None:
         """Initialise the models as mmengine does (their ``init_cfg``), then
         load the teacher's checkpoints strictly (see
-        :meth:`load_teacher_checkpoints`)."""
+        :meth:`load_teacher_checkpoints`).
+
+        An error while the teacher or the student initialises (e.g. a
+        checkpoint of another model) is raised again, same type, with
+        ``model.teacher`` or ``model.student`` before its message.
+        """
         first_call = not self.is_init
-        super().init_weights()
+        try:
+            super().init_weights()
+        except (KeyError, ValueError, TypeError, RuntimeError,
+                OSError) as error:
+            role = self._role_being_initialised()
+            renamed = error if role is None else with_prefix(
+                error, f'model.{role}')
+            if renamed is error:
+                raise
+            raise renamed from None
         if first_call:
             self.load_teacher_checkpoints()
+
+    def _role_being_initialised(self) -> Optional[str]:
+        """``'teacher'`` or ``'student'``: the one whose ``init_weights``
+        failed, or None when it cannot be told.
+
+        mmengine runs a distiller without ``init_cfg`` of its own by
+        initialising its children in order (the teacher, then the student),
+        marking each initialised when it is done: the first of them not
+        marked is the one that raised.
+        """
+        if self.init_cfg:
+            return None  # the distiller's own initialisers may have raised
+        for role in ('teacher', 'student'):
+            if not getattr(getattr(self, role), 'is_init', True):
+                return role
+        return None
 
     def load_teacher_checkpoints(self) -> None:
         """Load the ``Pretrained`` entries taken from the teacher's
@@ -368,7 +428,9 @@ class BaseDistiller(BaseModel):
         Args:
             lora_scale (float): Scale of the LoRA update merged into the base
                 weights, ``W + lora_scale * (alpha / rank) * B A`` (the FreqKD
-                paper uses 0.5). Ignored for a student without LoRA.
+                paper uses 0.5), a finite number >= 0 (see
+                :func:`~mmfreqkd.models.lora.merge_lora`). Ignored for a
+                student without LoRA.
 
         Returns:
             dict[str, Tensor]: The student's weights with plain ``nn.Linear``

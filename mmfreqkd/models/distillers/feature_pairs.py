@@ -73,7 +73,8 @@ def parse_feature_pair(position: int, pair: dict,
 def parse_feature_pairs(pairs: Sequence[dict],
                         config_key: str = 'model.distill_pairs') -> List[dict]:
     """Parse every pair (see :func:`parse_feature_pair`); names must be
-    unique, as they name the losses and the connectors. None is no pair."""
+    unique, as they name the losses and the connectors, and at least one
+    weight must be > 0. None is no pair."""
     if pairs is None:
         pairs = ()
     if not isinstance(pairs, (list, tuple)) or not all(
@@ -88,6 +89,10 @@ def parse_feature_pairs(pairs: Sequence[dict],
     if duplicates:
         raise ValueError(f'{config_key}: pair names must be unique, '
                          f'{duplicates} appear more than once')
+    if parsed and not any(pair['weight'] for pair in parsed):
+        raise ValueError(f'{config_key}: every pair has weight 0, so there '
+                         'is nothing to distil; give at least one pair a '
+                         'weight > 0')
     return parsed
 
 

@@ -52,7 +52,9 @@ class FreqKDDistiller(BaseDistiller):
         loss (dict): Config of the feature loss. It must accept
             ``(student, teacher)`` maps of shape (B, C, H, W), return a dict
             of ``loss_*`` terms, and take a ``reduction`` argument
-            (``'mean'`` for training, ``'none'`` for per-sample validation).
+            (``'mean'`` for training, ``'none'`` for per-sample validation),
+            which the distiller sets: a ``reduction`` in the config other
+            than ``'mean'`` is an error.
         student_lora (dict, optional): LoRA for the student, passed to
             :func:`inject_lora` (``rank``, ``alpha``, ``dropout``,
             ``target_modules``). With LoRA only the adapters (and connectors)
@@ -74,6 +76,11 @@ class FreqKDDistiller(BaseDistiller):
             None (no cache).
         allow_random_teacher (bool): Accept a teacher without pretrained
             weights (tests and the CPU quick start only); a warning is logged.
+        allow_random_student (bool): Accept a LoRA student without
+            pretrained weights (its adapters then train on frozen random
+            weights; tests and the CPU quick start only); a warning is
+            logged. Without it a ``student_lora`` student whose config
+            loads no ``Pretrained`` checkpoint is an error.
         data_preprocessor (dict, optional): Defaults to
             ``dict(type='PairedDataPreprocessor')``.
         init_cfg (dict, optional): Initialisation config of the distiller.
@@ -94,6 +101,7 @@ class FreqKDDistiller(BaseDistiller):
                  teacher_dtype: str = 'auto',
                  teacher_feature_cache: Optional[dict] = None,
                  allow_random_teacher: bool = False,
+                 allow_random_student: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -104,6 +112,7 @@ class FreqKDDistiller(BaseDistiller):
             student_lora=student_lora,
             teacher_dtype=teacher_dtype,
             allow_random_teacher=allow_random_teacher,
+            allow_random_student=allow_random_student,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
         if not distill_pairs:
@@ -112,6 +121,12 @@ class FreqKDDistiller(BaseDistiller):
         self.distill_pairs = parse_feature_pairs(distill_pairs,
                                                  'model.distill_pairs')
         self.connectors = build_connectors(self.distill_pairs)
+        if loss.get('reduction', 'mean') != 'mean':
+            raise ValueError(
+                f"model.loss.reduction={loss['reduction']!r}: "
+                f'{type(self).__name__} sets the reduction of its loss '
+                "itself ('mean' for training, 'none' for the per-sample "
+                'validation losses); leave model.loss.reduction out')
         self.loss = MODELS.build({**loss, 'reduction': 'mean'})
         self.per_sample_loss = MODELS.build({**loss, 'reduction': 'none'})
         self.teacher_cache = None if teacher_feature_cache is None else \

@@ -131,7 +131,13 @@ class TeacherFeatureCache:
             raise ValueError('model.teacher_feature_cache.dtype must be one '
                              f'of {CACHE_DTYPES}, got {dtype!r}')
         self.max_items = max_items
-        self.device = torch.device(device)
+        try:
+            self.device = torch.device(device)
+        except (RuntimeError, TypeError) as error:
+            raise ValueError(
+                'model.teacher_feature_cache.device must be a torch device '
+                f"such as 'cpu' or 'cuda', got {device!r} "
+                f'({str(error).splitlines()[0]})') from None
         self.dtype = None if dtype is None else getattr(torch, dtype)
         for key, names in (('extra_key_fields', extra_key_fields),
                            ('safe_transforms', safe_transforms)):

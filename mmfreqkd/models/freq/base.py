@@ -107,6 +107,24 @@ class BaseBandSplitter(nn.Module):
         """Same as :meth:`split`."""
         return self.split(x)
 
+    def empty_bands(self, height: int, width: int) -> Tuple[bool, bool]:
+        """Whether the low and the high band are zero for every (H, W) map.
+
+        A band can be empty by construction, e.g. a cutoff that keeps the
+        whole spectrum of small maps in the low band. Splitters that can
+        tell it from their operators say so (losses ask once per map size,
+        see :class:`~mmfreqkd.models.losses.FreqDecoupledLoss`); the
+        default claims nothing.
+
+        Args:
+            height (int): H, rows of the maps.
+            width (int): W, columns of the maps.
+
+        Returns:
+            tuple[bool, bool]: ``(low_empty, high_empty)``.
+        """
+        return False, False
+
     def check_input(self, x: torch.Tensor) -> None:
         """Raise a clear error unless ``x`` is a floating (B, C, H, W) map."""
         if not isinstance(x, torch.Tensor):

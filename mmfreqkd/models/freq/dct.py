@@ -1,6 +1,6 @@
 """Discrete cosine transform band splitter."""
 import math
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from mmengine.registry import MODELS
@@ -51,6 +51,16 @@ class DCTSplitter(BaseBandSplitter):
     def __init__(self, cutoff: float = 0.5):
         super().__init__()
         self.cutoff = check_cutoff(cutoff, type(self).__name__)
+
+    def extra_repr(self) -> str:
+        return f'cutoff={self.cutoff}'
+
+    def empty_bands(self, height: int, width: int) -> Tuple[bool, bool]:
+        """The low band keeps at least one coefficient per axis; the high
+        band is empty when both axes keep all of theirs."""
+        return False, all(
+            max(1, int(length * self.cutoff)) >= length
+            for length in (height, width))
 
     def basis(self, length: int, device: torch.device,
               dtype: torch.dtype) -> torch.Tensor:

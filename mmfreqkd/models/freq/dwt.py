@@ -8,6 +8,15 @@ from mmengine.registry import MODELS
 from .base import BaseBandSplitter, write_into
 
 
+def max_levels(height: int, width: int) -> int:
+    """Haar levels that change (H, W) maps: ``ceil(log2(max(H, W)))``.
+
+    Each level halves both sides (rounding up) until they are 1; a further
+    level would repeat the last one.
+    """
+    return (max(height, width) - 1).bit_length()
+
+
 @MODELS.register_module()
 class HaarDWTSplitter(BaseBandSplitter):
     """Low band = reconstruction from the coarsest Haar approximation.
@@ -24,7 +33,9 @@ class HaarDWTSplitter(BaseBandSplitter):
     are handled independently, so H != W is fine.
 
     Args:
-        levels (int): Number of decomposition levels, >= 1. Default: 1.
+        levels (int): Number of decomposition levels, >= 1 and at most
+            ``ceil(log2(max(H, W)))`` for (H, W) maps (more are refused
+            when the maps arrive). Default: 1.
     """
 
     def __init__(self, levels: int = 1):
@@ -35,9 +46,18 @@ class HaarDWTSplitter(BaseBandSplitter):
                              f'got {levels!r}')
         self.levels = levels
 
+    def extra_repr(self) -> str:
+        return f'levels={self.levels}'
+
     def low_pass(self,
                  x: torch.Tensor,
                  out: Optional[torch.Tensor] = None) -> torch.Tensor:
+        fit = max_levels(*x.shape[-2:])
+        if self.levels > fit:
+            raise ValueError(
+                f'HaarDWTSplitter: {self.levels} levels need maps larger '
+                f'than (H, W) = {tuple(x.shape[-2:])}: at most {fit} levels '
+                'fit')
         sizes = []
         approx = x
         for _ in range(self.levels):

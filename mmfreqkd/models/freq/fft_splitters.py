@@ -13,7 +13,8 @@ symmetrised mask restricted to the half spectrum and one inverse real FFT
 (``irfft2``) give the low band exactly, without ``fftshift`` copies. The
 half-spectrum gain is built once per (H, W, device, dtype) and cached.
 """
-from typing import Optional
+import math
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +23,9 @@ from mmengine.registry import MODELS
 from .base import BaseBandSplitter, check_cutoff
 from .masks import (centred_band, gaussian_low_pass, radial_low_mask,
                     rect_low_mask)
+
+#: A band whose gain stays within this of 0 at every frequency is empty.
+EMPTY_BAND_GAIN = 1e-9
 
 
 def half_spectrum_gain(shifted_mask: torch.Tensor) -> torch.Tensor:
@@ -65,6 +69,14 @@ class FFTMaskSplitter(BaseBandSplitter):
             ('rfft_gain', height, width, device, dtype),
             lambda: half_spectrum_gain(self.shifted_mask(height, width)).to(
                 device=device, dtype=dtype))
+
+    def empty_bands(self, height: int, width: int) -> Tuple[bool, bool]:
+        """Read from the gain: the low band is empty where it is 0 at every
+        frequency, the high band where it is 1 (both impls of
+        :class:`FFTRectSplitter` give the bands of the mask)."""
+        gain = half_spectrum_gain(self.shifted_mask(height, width))
+        return (bool((gain.abs() <= EMPTY_BAND_GAIN).all()),
+                bool(((1 - gain).abs() <= EMPTY_BAND_GAIN).all()))
 
     def low_pass(self,
                  x: torch.Tensor,
@@ -150,6 +162,9 @@ class FFTRectSplitter(FFTMaskSplitter):
             raise ValueError(f'FFTRectSplitter: impl must be one of '
                              f'{self.implementations}, got {impl!r}')
         self.impl = impl
+
+    def extra_repr(self) -> str:
+        return f'cutoff={self.cutoff}, impl={self.impl!r}'
 
     def shifted_mask(self, height: int, width: int) -> torch.Tensor:
         return rect_low_mask(height, width, self.cutoff)
@@ -274,17 +289,20 @@ class FFTRadialSplitter(FFTMaskSplitter):
     :func:`~mmfreqkd.models.freq.masks.normalized_radius`) is <= ``cutoff``.
 
     Args:
-        cutoff (float): Disk radius, > 0; 1 reaches the Nyquist frequency of
-            the shorter axis. Default: 0.5.
+        cutoff (float): Disk radius, finite and > 0; 1 reaches the Nyquist
+            frequency of the shorter axis. Default: 0.5.
     """
 
     def __init__(self, cutoff: float = 0.5):
         super().__init__()
         if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) \
-                or cutoff <= 0:
-            raise ValueError(f'FFTRadialSplitter: cutoff must be a positive '
-                             f'number, got {cutoff!r}')
+                or not 0 < cutoff < math.inf:
+            raise ValueError(f'FFTRadialSplitter: cutoff must be a finite '
+                             f'number > 0, got {cutoff!r}')
         self.cutoff = float(cutoff)
+
+    def extra_repr(self) -> str:
+        return f'cutoff={self.cutoff}'
 
     def shifted_mask(self, height: int, width: int) -> torch.Tensor:
         return radial_low_mask(height, width, self.cutoff)
@@ -300,17 +318,20 @@ class GaussianSplitter(FFTMaskSplitter):
     band ``x - low`` has the complementary gain ``1 - exp(...)``.
 
     Args:
-        sigma (float): Standard deviation in normalised radius, > 0.
-            Default: 0.4.
+        sigma (float): Standard deviation in normalised radius, finite and
+            > 0. Default: 0.4.
     """
 
     def __init__(self, sigma: float = 0.4):
         super().__init__()
         if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) \
-                or sigma <= 0:
-            raise ValueError(f'GaussianSplitter: sigma must be a positive '
-                             f'number, got {sigma!r}')
+                or not 0 < sigma < math.inf:
+            raise ValueError(f'GaussianSplitter: sigma must be a finite '
+                             f'number > 0, got {sigma!r}')
         self.sigma = float(sigma)
+
+    def extra_repr(self) -> str:
+        return f'sigma={self.sigma}'
 
     def shifted_mask(self, height: int, width: int) -> torch.Tensor:
         return gaussian_low_pass(height, width, self.sigma)

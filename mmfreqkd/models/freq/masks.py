@@ -5,6 +5,7 @@ of length ``n`` holds the frequency ``i - n // 2`` (cycles per map), so the
 zero frequency sits at ``(H // 2, W // 2)``. Masks are float64 or bool tensors
 on the CPU; the splitters convert and cache them for their inputs.
 """
+import math
 from typing import Tuple
 
 import torch
@@ -113,9 +114,9 @@ def radial_band_masks(height: int,
         tuple[Tensor, Tensor]: ``(low_mask, high_mask)``, bool of shape
         (H, W) on the shifted spectrum.
     """
-    if not 0 <= low_radius < high_radius:
+    if not 0 <= low_radius < high_radius < math.inf:
         raise ValueError('radial_band_masks needs 0 <= low_radius < '
-                         f'high_radius, got low_radius={low_radius!r}, '
+                         f'high_radius < inf, got low_radius={low_radius!r}, '
                          f'high_radius={high_radius!r}')
     radius = normalized_radius(height, width)
     return radius <= low_radius, radius >= high_radius

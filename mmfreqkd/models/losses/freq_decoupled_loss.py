@@ -31,7 +31,10 @@ class FreqDecoupledLoss(BaseFeatureLoss):
     larger high-frequency discrepancies between modalities.
 
     A band whose weight is 0 is neither computed nor returned (low-only and
-    high-only ablations).
+    high-only ablations). A band with a weight that the splitter leaves
+    empty for the maps at hand (e.g. ``FFTRectSplitter(cutoff=1.0)`` on an
+    even grid has no high band) is an error at the first forward of that map
+    size (:meth:`check_bands`).
 
     With the ``'mse'`` and ``'log_mse'`` distances and a teacher map that
     needs no gradient (the distillation case), the loss runs as one
@@ -57,8 +60,8 @@ class FreqDecoupledLoss(BaseFeatureLoss):
             finite and >= 0. Default: 1.0.
         reduction (str): ``'mean'`` (scalars) or ``'none'`` ((B,) values,
             the mean over C, H, W of every sample). Default: ``'mean'``.
-        fused (bool): Use the fused function where it applies. Default:
-            True.
+        fused (bool): Use the fused function where it applies (a bool).
+            Default: True.
     """
 
     def __init__(self,
@@ -88,8 +91,36 @@ class FreqDecoupledLoss(BaseFeatureLoss):
                                                   'high_distance')
         self.distance_names = (low_distance, high_distance)
         self.splitter = build_splitter(splitter)
+        if not isinstance(fused, bool):
+            raise TypeError(f'{name}: fused must be a bool, got {fused!r}')
         self.fused = fused and all(name in FUSED_DISTANCES
                                    for name in self.distance_names)
+        # (H, W) map sizes whose bands passed check_bands
+        self._checked_sizes = set()
+
+    def check_bands(self, height: int, width: int) -> None:
+        """Raise when a band with a non-zero weight is empty on (H, W) maps
+        (:meth:`BaseBandSplitter.empty_bands`), e.g. a cutoff that keeps
+        the whole spectrum of small maps in the low band: its term would be
+        0 at every step. Checked once per map size.
+
+        Args:
+            height (int): H, rows of the maps.
+            width (int): W, columns of the maps.
+        """
+        if (height, width) in self._checked_sizes:
+            return
+        empty = self.splitter.empty_bands(height, width)
+        for band, weight, is_empty in zip(
+                ('low', 'high'), (self.low_weight, self.high_weight), empty):
+            if weight and is_empty:
+                raise ValueError(
+                    f'{type(self).__name__}: {self.splitter!r} leaves the '
+                    f'{band} band of (H, W) = ({height}, {width}) maps empty, '
+                    f'yet {band}_weight={weight}: loss_{band} would always be '
+                    f'0. Choose a splitter setting that splits maps of this '
+                    f'size, or set {band}_weight=0')
+        self._checked_sizes.add((height, width))
 
     def forward(self, student: torch.Tensor,
                 teacher: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -101,9 +132,20 @@ class FreqDecoupledLoss(BaseFeatureLoss):
 
         Returns:
             dict[str, Tensor]: ``loss_low`` and / or ``loss_high`` (those
-            with a non-zero weight), scalars or (B,) per sample.
+            with a non-zero weight), scalars or (B,) per sample. An empty
+            batch (B = 0) gives zeros (scalars, or empty (0,) tensors),
+            attached to the student's graph as mmdet's losses do.
         """
         dtype = self.check_pair(student, teacher)
+        self.check_bands(*student.shape[-2:])
+        if student.shape[0] == 0:
+            zero = student.sum(dim=(1, 2, 3)).to(dtype) * 0
+            if self.reduction == 'mean':
+                zero = zero.sum()
+            return {f'loss_{band}': zero
+                    for band, weight in (('low', self.low_weight),
+                                         ('high', self.high_weight))
+                    if weight}
         if self.fused and not (teacher.requires_grad
                                and torch.is_grad_enabled()):
             return self.fused_forward(student, teacher, dtype)
