@@ -11,6 +11,7 @@ is still read once, by the usual loader.
 import contextlib
 import itertools
 import logging
+from collections.abc import Mapping
 from typing import Callable, Iterator, List, Optional, Sequence
 
 import torch.nn as nn
@@ -90,27 +91,21 @@ def mismatch_message(checkpoint: str,
     return message
 
 
-def shape_mismatches(module: nn.Module, state_dict, prefix: str = ''
-                     ) -> List[str]:
-    """The keys of ``state_dict`` that name a tensor of ``module`` with
-    another shape, as ``'key: checkpoint (..) vs model (..)'``.
+def shape_mismatches(expected: Mapping, loaded: Mapping) -> List[str]:
+    """The keys of ``loaded`` whose tensor shape differs from ``expected``.
 
     Args:
-        module (nn.Module): The model.
-        state_dict (Mapping): Checkpoint tensors by key.
-        prefix (str): Prefix of ``module``'s keys in ``state_dict``.
+        expected (Mapping[str, Tensor]): Tensors of the model, by key.
+        loaded (Mapping[str, Tensor]): Tensors of a checkpoint, by key; keys
+            unknown to ``expected`` and values without a shape are skipped.
 
     Returns:
-        list[str]: One entry per mismatch.
+        list[str]: ``'key: checkpoint (shape) vs model (shape)'`` per
+        mismatch.
     """
-    expected = {
-        prefix + name: tensor
-        for name, tensor in itertools.chain(
-            module.named_parameters(), module.named_buffers())
-    }
     return [
         f'{key}: checkpoint {tuple(value.shape)} vs model '
-        f'{tuple(expected[key].shape)}' for key, value in state_dict.items()
+        f'{tuple(expected[key].shape)}' for key, value in loaded.items()
         if key in expected and hasattr(value, 'shape')
         and tuple(value.shape) != tuple(expected[key].shape)
     ]
@@ -165,7 +160,10 @@ def checked_loading(module: nn.Module,
             return  # only the outermost load
         seen['keys'] = list(checkpoint_keys) or list(state_dict)
         seen['errors'] = args[-1]  # torch's error_msgs of this load
-        mis_shaped = shape_mismatches(mod, state_dict)
+        mis_shaped = shape_mismatches(
+            dict(
+                itertools.chain(mod.named_parameters(),
+                                mod.named_buffers())), state_dict)
         if mis_shaped:
             # raised before anything is copied; the other keys as the
             # names stand (a module may rename some on load)

@@ -327,8 +327,9 @@ def test_lora_student_without_weights_needs_explicit_opt_in(tmp_path):
     # a LoRA student with base weights, or a student trained whole, is fine
     path = tmp_path / 'base.pth'
     torch.save(MODELS.build(tiny_vit()).state_dict(), path)
-    build_distiller(allow_random_student=False, student=tiny_vit(
-        init_cfg=dict(type='Pretrained', checkpoint=str(path))))
+    for init_type in ('Pretrained', 'CheckedPretrained'):
+        build_distiller(allow_random_student=False, student=tiny_vit(
+            init_cfg=dict(type=init_type, checkpoint=str(path))))
     build_distiller(allow_random_student=False, lora=None)
 
 

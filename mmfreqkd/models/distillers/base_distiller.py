@@ -17,7 +17,9 @@ from mmengine.runner import CheckpointLoader
 from ..backbones.dinov2_checkpoint import with_prefix
 from ..lora import (inject_lora, mark_only_lora_trainable, merge_lora,
                     split_unsaved_scales)
+from ...utils.checkpoint import shape_mismatches
 from ..precision import autocast_disabled
+from ..weight_init import CheckedPretrainedInit
 
 TEACHER_DTYPES = ('auto', 'bfloat16', 'float16', 'float32')
 # The arguments of mmengine's ``Pretrained`` initialiser.
@@ -29,19 +31,21 @@ CONFIG_HINT = ('Check that the config (student architecture, LoRA, distilled '
 
 
 def pretrained_init_cfgs(init_cfg: Union[dict, list, None]) -> List[dict]:
-    """The ``Pretrained`` entries of an ``init_cfg``.
+    """The ``Pretrained`` and ``CheckedPretrained`` entries of an
+    ``init_cfg``.
 
     Args:
         init_cfg (dict | list[dict] | None): An ``init_cfg``: one
             initialiser config, a list of them, or None.
 
     Returns:
-        list[dict]: The entries of type ``'Pretrained'``, in order.
+        list[dict]: The entries of either type, in order.
     """
     cfgs = [init_cfg] if isinstance(init_cfg, Mapping) else init_cfg or []
     return [
         cfg for cfg in cfgs
-        if cfg.get('type') in ('Pretrained', PretrainedInit)
+        if cfg.get('type') in ('Pretrained', PretrainedInit,
+                               'CheckedPretrained', CheckedPretrainedInit)
     ]
 
 
@@ -51,26 +55,6 @@ def has_pretrained_weights(cfg: dict) -> bool:
     return any(
         cfg.get('checkpoint')
         for cfg in pretrained_init_cfgs(cfg.get('init_cfg')))
-
-
-def shape_mismatches(expected: Mapping, loaded: Mapping) -> List[str]:
-    """The keys of ``loaded`` whose tensor shape differs from ``expected``.
-
-    Args:
-        expected (Mapping[str, Tensor]): Tensors of the model, by key.
-        loaded (Mapping[str, Tensor]): Tensors of a checkpoint, by key; keys
-            unknown to ``expected`` and non-tensor values are skipped.
-
-    Returns:
-        list[str]: ``'key: checkpoint (shape) vs model (shape)'`` per
-        mismatch.
-    """
-    return [
-        f'{key}: checkpoint {tuple(value.shape)} vs model '
-        f'{tuple(expected[key].shape)}' for key, value in loaded.items()
-        if key in expected and isinstance(value, torch.Tensor)
-        and value.shape != expected[key].shape
-    ]
 
 
 def load_pretrained_strictly(module: nn.Module,
