@@ -107,10 +107,9 @@ def run_test(runner) -> dict:
     built, without ``init_weights``, and non-strictly: mmengine only warns
     about keys that do not match. A distiller's checkpoint leaves out what
     training never changes (the frozen teacher, the base weights under
-    LoRA), which come from their ``init_cfg`` as in training, so distillers
-    are initialised first; the checkpoint then overrides the trained keys,
-    and the distiller's own load hooks refuse keys that do not fit. Any
-    other model must match the checkpoint exactly: the Runner's one load of
+    LoRA): its load hooks initialise it from the ``init_cfg`` first, as in
+    training, and refuse keys that do not fit. Any other model must match
+    the checkpoint exactly: the Runner's one load of
     it runs under :func:`~mmfreqkd.utils.checked_loading`, so a missing or
     unexpected key, or a shape that differs, raises a
     :class:`~mmfreqkd.utils.CheckpointMismatchError` naming the file and
@@ -118,11 +117,8 @@ def run_test(runner) -> dict:
     """
     model = runner.model.module if is_model_wrapper(runner.model) \
         else runner.model
-    if isinstance(model, BaseDistiller):
-        model.init_weights()
-        return runner.test()
     checkpoint = runner.cfg.get('load_from')
-    if checkpoint is None:
+    if isinstance(model, BaseDistiller) or checkpoint is None:
         return runner.test()
     with checked_loading(model, checkpoint):
         return runner.test()

@@ -105,11 +105,38 @@ def test_checkpoint_holds_no_teacher_and_loads_back():
     assert all('.lora_' in k for k in state)
     # a fresh distiller (new random adapters) loads the checkpoint exactly
     other = build_distiller()
+    other.init_weights()  # else loading initialises it, over the copies
     other.student.load_state_dict(
         {k: v for k, v in torch.nn.Module.state_dict(model.student).items()
          if '.lora_' not in k}, strict=False)
     other.teacher.load_state_dict(model.teacher.state_dict())
     load_state_dict(other, state, strict=True)
+    inputs = paired_batch(seed=1)
+    model.eval()
+    other.eval()
+    for a, b in zip(model(inputs), other(inputs)):
+        torch.testing.assert_close(a, b)
+
+
+def test_checkpoint_loaded_before_init_weights_initialises_first(tmp_path):
+    """Runner.test (any OpenMMLab tools/test.py) loads without
+    init_weights: the untrained weights must still come from init_cfg."""
+    path = tmp_path / 'base.pth'
+    torch.save(MODELS.build(tiny_vit()).state_dict(), path)
+    pretrained = dict(type='Pretrained', checkpoint=str(path))
+
+    def build():
+        return build_distiller(
+            teacher=tiny_vit(frozen=True, init_cfg=pretrained),
+            student=tiny_vit(init_cfg=pretrained))
+
+    model = build()
+    model.init_weights()
+    train_one_step(model, paired_batch())
+    other = build()
+    assert not other.is_init
+    load_state_dict(other, model.state_dict(), strict=True)
+    assert other.is_init
     inputs = paired_batch(seed=1)
     model.eval()
     other.eval()

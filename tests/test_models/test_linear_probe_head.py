@@ -32,6 +32,14 @@ def seg_samples(batch, size, num_classes):
     return samples
 
 
+@pytest.fixture(autouse=True)
+def mmseg_scope():
+    """Build in the mmseg scope whatever scope earlier tests left (a Runner
+    leaves its own as the current default)."""
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        yield
+
+
 def test_forward_shape_and_structure():
     torch.manual_seed(0)
     head = MODELS.build(

@@ -371,11 +371,25 @@ class BaseDistiller(BaseModel):
 
     @staticmethod
     def _check_loaded_shapes(module, state_dict, prefix, *args) -> None:
-        """Load pre-hook: raise when a tensor of the checkpoint has another
-        shape than the model's. mmengine's loader (``load_from``,
-        ``resume``, ``tools/test.py``) loads non-strictly and would only
-        log a warning, keeping e.g. the fresh adapters of a model whose LoRA
-        rank differs from the checkpoint's."""
+        """Load pre-hook: initialise a distiller that was not initialised
+        yet, then raise when a tensor of the checkpoint has another shape
+        than the model's.
+
+        A checkpoint leaves out what training never changes (the teacher,
+        the base weights under LoRA): those come from the ``init_cfg``, so a
+        model loaded before ``init_weights`` (``Runner.test`` / ``val`` of
+        any OpenMMLab ``tools/test.py``, a script's ``load_checkpoint``)
+        is initialised first instead of keeping random weights. mmengine's
+        loader (``load_from``, ``resume``) loads non-strictly and would only
+        log a warning on a shape mismatch, keeping e.g. the fresh adapters
+        of a model whose LoRA rank differs from the checkpoint's.
+        """
+        if not module.is_init:
+            print_log(
+                f'{type(module).__name__}: initialising from the init_cfg '
+                'before loading a checkpoint (it holds only the trained '
+                'weights)', logger='current')
+            module.init_weights()
         expected = {
             prefix + name: tensor
             for name, tensor in itertools.chain(module.named_parameters(),
