@@ -276,6 +276,30 @@ def test_paired_geometric_rejects_uncached_randomness():
         geometric(results)
 
 
+def test_paired_geometric_refuses_a_retry_loop_instead_of_hanging(
+        monkeypatch):
+    """MinIoURandomCrop redraws its IoU mode until a crop fits; with the
+    mode cached that loop never ends: the second draw is refused."""
+    from mmdet.structures.bbox import HorizontalBoxes
+    geometric = build(
+        dict(type='PairedGeometric',
+             transforms=[dict(type='MinIoURandomCrop', min_ious=(0.9, ),
+                              min_crop_size=0.9)]), 'mmdet')
+    ir = np.repeat(ir_pattern()[..., None], 3, -1)
+    results = dict(
+        img=ir, img_rgb=rgb_of(ir[..., 0]), img_shape=ir.shape[:2],
+        gt_bboxes=HorizontalBoxes(np.array([[1., 1., 3., 3.]], np.float32)),
+        gt_bboxes_labels=np.zeros(1, np.int64),
+        gt_ignore_flags=np.zeros(1, bool))
+    # the mode drawn is min IoU 0.9 (not 1, no crop), which no crop of a
+    # 2 x 2 box in the 80 x 60 image reaches: the crop draws the mode again
+    # (mmdet draws it with numpy's random.choice)
+    monkeypatch.setattr(np.random, 'choice', lambda modes: 0.9)
+    with pytest.raises(RuntimeError,
+                       match=r'_random_mode\(\) more than once'):
+        geometric(results)
+
+
 def same_pair():
     """A three-channel IR image and an identical RGB image."""
     ir = np.repeat(ir_pattern()[..., None], 3, -1)

@@ -15,8 +15,10 @@ The wrappers here rely on the same mechanism for shared randomness
 results dict once (IR image and annotations) and a reduced dict without
 annotations (per-instance ones emptied on demand) for the RGB image.
 """
+import functools
 import random
-from typing import Callable, Dict, List, Optional, Union
+from collections.abc import Iterable
+from typing import Callable, Dict, Iterator, List, Optional, Union
 
 import numpy as np
 import torch
@@ -120,6 +122,56 @@ def _same_snapshot(first, second) -> bool:
         return bool(first == second)
     except Exception:  # no (boolean) equality
         return False
+
+
+def _walk_transforms(transforms) -> Iterator[BaseTransform]:
+    """Every transform of ``transforms``, nested ones included (the
+    traversal of :func:`~mmcv.transforms.utils.cache_random_params`)."""
+    if isinstance(transforms, BaseTransform):
+        yield transforms
+    if isinstance(transforms, Iterable):
+        for transform in transforms:
+            yield from _walk_transforms(transforms=transform)
+
+
+def _refuse_repeated_draws(transforms, calls: Dict[str, int]) -> None:
+    """Make the cached random methods of ``transforms`` raise when called a
+    second time within one transform call.
+
+    Under :func:`~mmcv.transforms.utils.cache_random_params` every call
+    returns the first draw, so a transform that draws again until a
+    condition holds (mmdet ``MinIoURandomCrop`` redraws its IoU mode) would
+    loop forever; mmcv itself only objects once the transform returns. Call
+    it inside ``cache_random_params``, which puts the original methods back
+    on exit, and clear ``calls`` before each transform call.
+
+    Args:
+        transforms: A transform or an iterable of them (e.g. ``Compose``).
+        calls (dict[str, int]): Call counts by method, shared with the
+            caller.
+    """
+
+    def guard(transform, name):
+        method = getattr(transform, name)
+        key = f'{id(transform)}.{name}'
+
+        @functools.wraps(method)
+        def guarded(*args, **kwargs):
+            calls[key] = calls.get(key, 0) + 1
+            if calls[key] > 1:
+                raise RuntimeError(
+                    f'PairedGeometric: {transform!r} calls its random method '
+                    f'{name}() more than once for one sample (a retry loop); '
+                    'with the random parameters shared between the two '
+                    'images every call returns the first draw, so it would '
+                    'never end: it cannot be wrapped')
+            return method(*args, **kwargs)
+
+        setattr(transform, name, guarded)
+
+    for transform in _walk_transforms(transforms):
+        for name in getattr(transform, '_methods_with_randomness', ()):
+            guard(transform, name)
 
 
 def _keep_channel_axis(before, after):
@@ -237,7 +289,10 @@ class PairedGeometric(BaseTransform):
     ``MinIoURandomCrop``, mmpretrain ``torchvision/RandomResizedCrop``) would
     give the two images different geometry: it is detected (the RGB pass
     must not draw any random number) and raises ``RuntimeError``, as does a
-    transform decorated with ``@avoid_cache_randomness``.
+    transform decorated with ``@avoid_cache_randomness`` and one that calls
+    a cached method twice for one sample (a retry loop, e.g. mmdet
+    ``MinIoURandomCrop`` when its first crops fail, which would otherwise
+    redraw the same value forever).
 
     Intermediate images may be other than numpy arrays (e.g. PIL images
     between mmpretrain ``NumpyToPIL`` and ``PILToNumpy``), but the last
@@ -300,9 +355,12 @@ class PairedGeometric(BaseTransform):
                 'resize_rgb_to_ir=True')
 
         rgb_view = self._rgb_view(results)
+        draws: Dict[str, int] = {}
         with cache_random_params(self.transforms):
+            _refuse_repeated_draws(self.transforms, draws)
             for index, transform in enumerate(self.transforms):
                 ir_before = results['img']
+                draws.clear()
                 results = transform(results)
                 if results is None:
                     return None
@@ -310,6 +368,7 @@ class PairedGeometric(BaseTransform):
 
                 rng_state = _global_rng_state()
                 rgb_before = rgb_view['img']
+                draws.clear()
                 try:
                     rgb_view = transform(_RGBView(rgb_view, results))
                 except KeyError as error:
