@@ -255,6 +255,8 @@ def test_unwrap_wrappers_and_prefixes():
     assert unwrap_state_dict(ddp) == (tensors, [])
     student = {'student.' + k: v for k, v in tensors.items()}
     assert unwrap_state_dict(student, prefix='student.') == (tensors, [])
+    # without its dot, as mmengine's Pretrained also reads it
+    assert unwrap_state_dict(student, prefix='student') == (tensors, [])
     with pytest.raises(KeyError,
                        match=r"prefix 'backbone\.'.*\['student\.'\]"):
         unwrap_state_dict(student, prefix='backbone.')
@@ -347,6 +349,24 @@ def test_load_errors_name_the_checkpoint_file(tmp_path, stored, model_kwargs,
     with pytest.raises(error, match=re.escape(path) + ': ' + message):
         model.init_weights()
     assert not model.is_init
+
+
+@pytest.mark.parametrize('prefix', [None, 'student.'])
+def test_stage1_checkpoint_as_backbone_points_to_the_export(tmp_path,
+                                                           prefix):
+    """A Stage-1 checkpoint keeps only LoRA adapters: say so, and how to
+    get a backbone file, rather than only listing a hundred keys."""
+    model = random_model()
+    inject_lora(model, rank=2, alpha=2)
+    stage1 = {'state_dict': {
+        'student.' + k: v for k, v in model.state_dict().items()
+        if 'lora_' in k}}
+    path = save(stage1, tmp_path / 'epoch_1.pth')
+    backbone = DINOv2ViT(ARCH, img_size=56, num_register_tokens=4,
+                         init_cfg=pretrained(path, prefix=prefix))
+    with pytest.raises(KeyError, match='holds only LoRA adapters.*'
+                       'export_student.py'):
+        backbone.init_weights()
 
 
 def test_lora_keys_may_be_missing(tmp_path):

@@ -168,7 +168,7 @@ def unwrap_state_dict(checkpoint: Mapping,
     Args:
         checkpoint (Mapping): Object read from a checkpoint file.
         prefix (str, optional): Prefix of the backbone's keys, e.g.
-            ``'backbone.'`` or ``'student.'``.
+            ``'backbone.'`` or ``'student.'`` (the dot may be left out).
 
     Returns:
         tuple: The state dict, and the keys dropped by prefix selection.
@@ -196,6 +196,8 @@ def unwrap_state_dict(checkpoint: Mapping,
                 key = key[len(wrapping):]
         stripped[key] = value
 
+    if prefix and not prefix.endswith('.'):
+        prefix += '.'  # as mmengine's Pretrained reads 'backbone'
     prefixes = [prefix] if prefix else [
         p for p in SUBMODEL_PREFIXES if any(k.startswith(p) for k in stripped)
     ][:1]
@@ -234,7 +236,19 @@ def detect_layout(state_dict: Mapping) -> str:
         return 'timm'
     raise KeyError('cannot tell the layout of this checkpoint (not official '
                    'DINOv2, timm or Hugging Face); its first keys: '
-                   f'{keys[:8]}')
+                   f'{keys[:8]}' + adapters_only_hint(keys))
+
+
+def adapters_only_hint(keys: List[str]) -> str:
+    """A sentence for errors about a file that holds only what a Stage-1
+    checkpoint keeps (LoRA adapters, connectors), else ``''``."""
+    if keys and all('lora_' in k or k.startswith('connectors.')
+                    for k in keys):
+        return ('. It holds only LoRA adapters (and connectors), as a '
+                'Stage-1 checkpoint does: export the student with '
+                'tools/model_converters/export_student.py and load the '
+                'exported file')
+    return ''
 
 
 def _is_square(number: int) -> bool:
@@ -505,7 +519,7 @@ def check_converted_state_dict(model: torch.nn.Module,
             f'checkpoint does not match {type(model).__name__}: missing keys '
             f'{missing or "none"}; unexpected keys {unexpected or "none"}. '
             'Check arch, num_register_tokens and the checkpoint layout or '
-            'prefix.')
+            'prefix' + adapters_only_hint(unexpected) + '.')
     mismatched = [
         f'{k}: checkpoint {tuple(v.shape)} vs model '
         f'{tuple(expected[k].shape)}' for k, v in state_dict.items()
