@@ -2,6 +2,7 @@
 import os.path as osp
 from typing import List, Optional
 
+from mmcv.transforms import LoadImageFromFile
 from mmengine.fileio import get_text
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
@@ -27,7 +28,8 @@ class MFNetDataset(BaseSegDataset):
     Both modalities live in one file, so ``img_path`` and ``rgb_path`` are
     the same PNG; load it with ``LoadRGBTFromPNG``, which splits thermal
     (``img``) from RGB (``img_rgb``). A default image read would drop the
-    thermal channel. All 9 classes, ``unlabelled`` included, are evaluated
+    thermal channel and train an "infrared" model on RGB: a pipeline whose
+    loader is ``LoadImageFromFile`` (or a subclass) is refused. All 9 classes, ``unlabelled`` included, are evaluated
     (``reduce_zero_label=False``).
 
     Each data info holds ``img_path``, ``rgb_path``, ``seg_map_path``,
@@ -54,6 +56,17 @@ class MFNetDataset(BaseSegDataset):
         kwargs.setdefault('seg_map_suffix', '.png')
         kwargs.setdefault('reduce_zero_label', False)
         super().__init__(ann_file=ann_file, data_prefix=data_prefix, **kwargs)
+        loaders = [
+            t for t in self.pipeline.transforms
+            if isinstance(t, LoadImageFromFile)
+        ]
+        if loaders:
+            raise ValueError(
+                f'MFNetDataset ({self.ann_file}): the pipeline loads images '
+                f'with {type(loaders[0]).__name__}, which reads the RGB '
+                'channels of the 4-channel RGB-thermal PNGs and drops the '
+                'thermal one; load them with LoadRGBTFromPNG (thermal as '
+                'img; with_rgb=True adds the RGB image as img_rgb)')
 
     def load_data_list(self) -> List[dict]:
         """Read the split file.

@@ -167,3 +167,16 @@ def test_mfnet_segmentation_pipeline(tmp_path):
         np.testing.assert_array_equal(inputs[c], bgrt[..., 3])
     np.testing.assert_array_equal(
         sample['data_samples'].gt_sem_seg.data.numpy()[0], label)
+
+
+@pytest.mark.parametrize('loader', ['LoadImageFromFile',
+                                    'LoadPairedImageFromFile'])
+def test_mfnet_refuses_a_loader_that_reads_the_rgb_channels(tmp_path,
+                                                           loader):
+    """mmseg's usual loader reads the first three channels of the PNG: an
+    "infrared" model would train on RGB."""
+    root, _ = make_mfnet(tmp_path)
+    with pytest.raises(ValueError, match=f'test.txt.*{loader}.*drops the '
+                       'thermal one; load them with LoadRGBTFromPNG'):
+        build(root,
+              pipeline=[dict(type=loader), dict(type='LoadAnnotations')])
