@@ -7,7 +7,9 @@ The LoRA adapters are merged into the base weights at ``--lora-scale``
     model = dict(backbone=dict(init_cfg=dict(
         type='Pretrained', checkpoint='student.pth', prefix='backbone.')))
 
-or with ``load_from = 'student.pth'``.
+for a ``DINOv2ViT`` backbone (it checks the file itself), or
+``type='CheckedPretrained'`` for any other (e.g. the ResNet-50), which
+refuses a file lacking any of the backbone's weights.
 
 Usage::
 
