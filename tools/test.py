@@ -45,6 +45,32 @@ def parse_args(argv=None):
     return parse_runner_args(parser, argv)
 
 
+def hook_arguments(hook_cls) -> set:
+    """Names of the arguments a hook class takes, its parents' included.
+
+    A subclass that forwards ``**kwargs`` to its parent (the mmfreqkd
+    visualization hooks) takes the parent's arguments too.
+
+    Args:
+        hook_cls (type): A hook class.
+
+    Returns:
+        set[str]: Named arguments of the ``__init__`` of ``hook_cls`` and of
+        each parent it may forward ``**kwargs`` to.
+    """
+    names = set()
+    for cls in hook_cls.__mro__:
+        if '__init__' not in vars(cls):
+            continue
+        params = inspect.signature(cls.__init__).parameters.values()
+        names.update(p.name for p in params
+                     if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+        if all(p.kind != p.VAR_KEYWORD for p in params):
+            break
+    names.discard('self')
+    return names
+
+
 def enable_visualization(cfg, args):
     """Turn on the config's visualization hook for ``--show``/``--show-dir``.
 
@@ -68,7 +94,7 @@ def enable_visualization(cfg, args):
     if hook_cls is None:
         raise KeyError(f'default_hooks.visualization: no hook {hook_type!r} '
                        'in the registries')
-    params = inspect.signature(hook_cls).parameters
+    params = hook_arguments(hook_cls)
     hook['enable' if 'enable' in params else 'draw'] = True
     if args.show:
         hook['show'] = True

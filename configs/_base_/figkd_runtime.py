@@ -8,5 +8,7 @@ visualizer = dict(
     type='UniversalVisualizer', vis_backends={{_base_.vis_backends}})
 default_hooks = dict(
     checkpoint=dict(save_best='accuracy/top1', rule='greater'),
-    # off in training; tools/test.py --show/--show-dir switch it on
-    visualization=dict(type='VisualizationHook', enable=False))
+    # draws the IR image of paired inputs, every `interval`-th sample; off
+    # in training, tools/test.py --show/--show-dir switch it on
+    visualization=dict(
+        type='PairedClsVisualizationHook', enable=False, interval=5000))

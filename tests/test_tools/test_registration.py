@@ -18,7 +18,8 @@ def mmfreqkd_entries():
     entries = []
     for module in (mmengine.registry, mmdet.registry, mmseg.registry,
                    mmpretrain.registry):
-        for attr in ('MODELS', 'DATASETS', 'TRANSFORMS', 'METRICS'):
+        for attr in ('MODELS', 'DATASETS', 'TRANSFORMS', 'METRICS',
+                     'HOOKS'):
             registry = getattr(module, attr)
             for name, cls in registry.module_dict.items():
                 if cls.__module__.startswith('mmfreqkd.'):
@@ -36,7 +37,8 @@ def test_package_registers_modules():
         'MFNetDataset', 'LoadPairedImageFromFile', 'PairedGeometric',
         'PackPairedDetInputs', 'PackPairedSegInputs', 'KAISTMissRateMetric',
         'MFNetIoUMetric', 'LinearProbeHead', 'DistillationLossMetric',
-        'PairedObjectCropDataset'
+        'PairedObjectCropDataset', 'TeacherFeatureCacheHook',
+        'PairedClsVisualizationHook', 'SubfolderDetVisualizationHook'
     } <= names
 
 
@@ -48,7 +50,7 @@ def test_root_registered_names_resolve_from_every_scope(scope):
     scoped = dict(mmdet=mmdet.registry, mmseg=mmseg.registry,
                   mmpretrain=mmpretrain.registry)[scope]
     attr_of = dict(model='MODELS', dataset='DATASETS',
-                   transform='TRANSFORMS', metric='METRICS')
+                   transform='TRANSFORMS', metric='METRICS', hook='HOOKS')
     for registry, name, cls in mmfreqkd_entries():
         if registry.scope == 'mmengine':
             # root entries: visible through the scope's child registry

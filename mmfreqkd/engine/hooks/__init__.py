@@ -1,4 +1,9 @@
 """Hooks of the mmengine runner."""
+from .paired_cls_visualization_hook import PairedClsVisualizationHook
+from .subfolder_det_visualization_hook import SubfolderDetVisualizationHook
 from .teacher_feature_cache_hook import TeacherFeatureCacheHook
 
-__all__ = ['TeacherFeatureCacheHook']
+__all__ = [
+    'PairedClsVisualizationHook', 'SubfolderDetVisualizationHook',
+    'TeacherFeatureCacheHook'
+]
