@@ -29,7 +29,8 @@ from mmengine.runner import CheckpointLoader, load_state_dict
 
 from mmfreqkd.models.distillers.feature_pairs import (project_student_feature,
                                                       select_feature)
-from mmfreqkd.utils import check_stage1_model, seed_like_runner
+from mmfreqkd.utils import (check_stage1_model, seed_like_runner,
+                            without_parameter_init_report)
 
 ANALYSIS_MODES = ('same-model', 'teacher-student')
 EXPORTED_PREFIX = 'backbone.'
@@ -175,7 +176,8 @@ def _initialise(module: nn.Module) -> None:
     """Run ``init_cfg`` (e.g. load pretrained weights) when there is one;
     a module without keeps the initialisation of its constructor."""
     if getattr(module, 'init_cfg', None):
-        module.init_weights()
+        with without_parameter_init_report():
+            module.init_weights()
 
 
 def _read_checkpoint(path: str) -> Tuple[dict, bool]:

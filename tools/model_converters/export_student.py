@@ -30,7 +30,8 @@ from mmengine.runner import load_checkpoint
 
 import mmfreqkd  # noqa: F401
 from mmfreqkd.utils import (check_stage1_model, exit_with_one_line_error,
-                            load_config, seed_like_runner)
+                            load_config, seed_like_runner,
+                            without_parameter_init_report)
 
 
 def parse_args(argv=None):
@@ -77,7 +78,8 @@ def main(argv=None):
         model = MODELS.build(cfg.model)
     # A LoRA checkpoint holds only the adapters: the base weights come from
     # the student's own init_cfg, as during training.
-    model.student.init_weights()
+    with without_parameter_init_report():
+        model.student.init_weights()
     load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
     state_dict = model.export_student(lora_scale=args.lora_scale)
     state_dict = {args.prefix + k: v for k, v in state_dict.items()}
