@@ -19,9 +19,11 @@ def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='override existing config keys, e.g. '
-        'train_dataloader.batch_size=2 model.teacher.arch=small; a key that '
-        'does not exist in the config is an error')
+        help='override config keys, e.g. train_dataloader.batch_size=2 '
+        'model.teacher.arch=small; a new key is an error unless it is an '
+        'argument of a dict with a `type` (optim_wrapper.clip_grad.max_norm'
+        '=1) or fills in an entry that is None (init_cfg.type=... '
+        'init_cfg.checkpoint=...)')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],

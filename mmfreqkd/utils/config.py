@@ -1,44 +1,87 @@
 """Loading configs for the command-line tools, with checked overrides."""
 import ast
 import os.path as osp
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterable, Optional
 
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner, set_random_seed
 
 
-def _check_key_exists(cfg: Config, dotted_key: str) -> None:
-    """Raise ``KeyError`` when ``dotted_key`` does not name an existing entry.
+def _check_override_key(cfg: Config, dotted_key: str,
+                        keys: Iterable[str]) -> Optional[str]:
+    """Refuse an override key that would be silently ignored or misread.
 
-    Integer parts index lists (``train_dataloader.dataset.pipeline.2.scale``),
-    as in :meth:`mmengine.config.Config.merge_from_dict`, which cannot index
-    into tuples: their items are refused here with a clear message.
+    A key may name an existing entry, or a new argument of a constructor
+    call (below a dict with a ``type``: ``optim_wrapper.clip_grad.max_norm``,
+    ``model.allow_random_teacher``), which the built class receives and
+    checks as it would in a config file. A new key anywhere else (the top
+    level, ``randomness``, a ``train_cfg`` without ``type``) is read with
+    ``.get`` or not at all, so a typo would be ignored: ``KeyError``. Integer
+    parts index lists (``train_dataloader.dataset.pipeline.2.scale``), as in
+    :meth:`mmengine.config.Config.merge_from_dict`, which cannot index into
+    tuples: their items are refused with the whole-value form to use.
+
+    Args:
+        cfg (Config): The loaded config.
+        dotted_key (str): One ``--cfg-options`` key.
+        keys (Iterable[str]): All the ``--cfg-options`` keys.
+
+    Returns:
+        str | None: The dotted path of an entry that is ``None`` in the
+        config and that the key fills in (``model.backbone.init_cfg`` for
+        ``model.backbone.init_cfg.type``), else None.
     """
     node: Any = cfg._cfg_dict if isinstance(cfg, Config) else cfg
     walked = []
     for part in dotted_key.split('.'):
+        where = '.'.join(walked) or 'the top level'
+        if node is None and walked:
+            # an unset entry (init_cfg=None) filled in from the command
+            # line: it becomes a constructor call, so it needs a type
+            if f'{where}.type' not in keys:
+                raise KeyError(
+                    f'--cfg-options key {dotted_key!r}: {where} is None in '
+                    f'the config; give its type too, e.g. {where}.type=... '
+                    f'{dotted_key}=...')
+            return where
         if isinstance(node, tuple) and part.isdigit():
             raise KeyError(
                 f'--cfg-options key {dotted_key!r}: '
-                f'{".".join(walked)} is a tuple, whose items cannot be set '
+                f'{where} is a tuple, whose items cannot be set '
                 'one by one; set the whole value instead, e.g. '
-                f'{".".join(walked)}="{tuple(node)}"')
+                f'{where}="{tuple(node)}"')
         if isinstance(node, list) and part.isdigit():
             found = int(part) < len(node)
+            why = f'{where} has {len(node)} items'
             node = node[int(part)] if found else None
         elif isinstance(node, dict):
             found = part in node
+            if not found and 'type' in node:
+                return None  # a new argument of a constructor call
+            why = (f'{part!r} is not found under {where}, which has no '
+                   '`type` (new keys are accepted only as arguments of a '
+                   'dict with one)')
             node = node.get(part)
         else:
             found = False
+            why = f'{where} is {node!r}, not a dict'
         if not found:
-            where = '.'.join(walked) or 'the top level'
             raise KeyError(
                 f'--cfg-options key {dotted_key!r} does not exist in the '
-                f'config: {part!r} is not found under {where}. Write a config '
-                'that inherits from this one to add new keys.')
+                f'config: {why}. Write a config that inherits from this one '
+                'to add other keys.')
         walked.append(part)
+    return None
+
+
+def _set_entry(cfg: Config, dotted_key: str, value: Any) -> None:
+    """Set the existing entry ``dotted_key`` (integer parts index lists)."""
+    *parents, last = dotted_key.split('.')
+    node: Any = cfg
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    node[int(last) if isinstance(node, list) else last] = value
 
 
 def _syntax_error_in(path: str, seen: Optional[set] = None
@@ -86,9 +129,12 @@ def load_config(path: str,
                 cfg_options: Optional[Dict[str, Any]] = None) -> Config:
     """Read a config file and apply ``--cfg-options`` overrides.
 
-    Unlike a plain :meth:`Config.merge_from_dict`, an override whose key does
-    not exist in the config is an error (a typo would otherwise be added as a
-    new, silently ignored key).
+    Unlike a plain :meth:`Config.merge_from_dict`, an override of a key that
+    does not exist in the config is an error unless it is a new argument of
+    a constructor call (a typo would otherwise be added as a new, silently
+    ignored key; see :func:`_check_override_key`), and the keys of an entry
+    that is ``None`` in the config (``init_cfg=None``) may be set, its type
+    among them.
 
     Args:
         path (str): Config file path.
@@ -109,8 +155,10 @@ def load_config(path: str,
             raise
         raise culprit from error
     if cfg_options:
-        for key in cfg_options:
-            _check_key_exists(cfg, key)
+        unset = {_check_override_key(cfg, key, cfg_options)
+                 for key in cfg_options} - {None}
+        for entry in unset:  # merge_from_dict cannot merge into None
+            _set_entry(cfg, entry, {})
         cfg.merge_from_dict(cfg_options)
     return cfg
 

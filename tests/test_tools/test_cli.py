@@ -73,6 +73,61 @@ def test_unknown_cfg_options_key(tmp_path, capsys):
     assert 'train_cfg.max_iter' in line and 'does not exist' in line
 
 
+OVERRIDE_CONFIG = """
+model = dict(type='Model', backbone=dict(type='Backbone', init_cfg=None),
+             flag=False)
+randomness = dict(seed=None)
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1))
+pipeline = [dict(type='Load', init_cfg=None), dict(type='Resize')]
+"""
+
+
+def test_new_constructor_arguments_and_unset_entries_are_accepted(tmp_path):
+    from mmfreqkd.utils import load_config
+    path = tmp_path / 'override.py'
+    path.write_text(OVERRIDE_CONFIG)
+    cfg = load_config(str(path), {
+        # new arguments of dicts with a type
+        'optim_wrapper.clip_grad.max_norm': 1,
+        'model.allow_random_teacher': True,
+        'pipeline.1.scale': 3,
+        # an entry that is None, filled in with its type
+        'model.backbone.init_cfg.type': 'Pretrained',
+        'model.backbone.init_cfg.checkpoint': 'x.pth',
+        'pipeline.0.init_cfg.type': 'Constant',
+    })
+    assert cfg.optim_wrapper.clip_grad == dict(max_norm=1)
+    assert cfg.model.allow_random_teacher is True
+    assert cfg.pipeline[1] == dict(type='Resize', scale=3)
+    assert cfg.model.backbone.init_cfg == dict(type='Pretrained',
+                                               checkpoint='x.pth')
+    assert cfg.pipeline[0].init_cfg == dict(type='Constant')
+    assert cfg.model.flag is False
+
+
+@pytest.mark.parametrize('options, message', [
+    # a typo in a dict read with .get: it would be ignored
+    ({'randomnes.seed': 0}, "'randomnes' is not found under the top level, "
+     'which has no `type`'),
+    ({'randomness.sed': 0}, "'sed' is not found under randomness"),
+    ({'pipeline.2.scale': 3}, 'pipeline has 2 items'),
+    ({'model.flag.x': 1}, 'model.flag is False, not a dict'),
+    # an unset entry without its type would build nothing
+    ({'model.backbone.init_cfg.checkpoint': 'x.pth'},
+     'model.backbone.init_cfg is None in the config; give its type too, '
+     'e.g. model.backbone.init_cfg.type=... '
+     'model.backbone.init_cfg.checkpoint=...'),
+])
+def test_overrides_that_would_be_ignored_are_refused(tmp_path, options,
+                                                     message):
+    from mmfreqkd.utils import load_config
+    path = tmp_path / 'override.py'
+    path.write_text(OVERRIDE_CONFIG)
+    with pytest.raises(KeyError) as exc:
+        load_config(str(path), options)
+    assert message in str(exc.value)
+
+
 def test_existing_cfg_options_key_is_applied(tmp_path):
     from mmfreqkd.utils import load_config
     cfg = load_config(

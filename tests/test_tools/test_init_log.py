@@ -21,9 +21,11 @@ class TwoLayers(BaseModule):
 
 
 @pytest.fixture
-def console():
-    """The text the current MMLogger writes to a console handler."""
-    logger = MMLogger.get_current_instance()
+def console(request):
+    """The text the current MMLogger writes to a console handler, with a
+    fresh logger as the current one (no Runner's log file attached)."""
+    logger = MMLogger.get_instance(f'test_init_log.{request.node.name}')
+    assert MMLogger.get_current_instance() is logger
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     logger.addHandler(handler)

@@ -247,7 +247,8 @@ class BaseDistiller(BaseModel):
                 '(model.student_lora) but has no pretrained weights: its '
                 'adapters would train on frozen random weights. Point '
                 'model.student.init_cfg at the weights of its base model, '
-                'e.g. --cfg-options model.student.init_cfg.checkpoint=PATH, '
+                'e.g. --cfg-options model.student.init_cfg.type=Pretrained '
+                'model.student.init_cfg.checkpoint=PATH, '
                 'or set model.allow_random_student=True for a smoke test.')
         MMLogger.get_current_instance().warning(
             'model.allow_random_student=True: the LoRA student keeps random '

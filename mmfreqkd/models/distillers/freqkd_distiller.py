@@ -87,10 +87,11 @@ class FreqKDDistiller(BaseDistiller):
     """
 
     teacher_weights_hint = (
-        'Point model.teacher.init_cfg at a local DINOv2 checkpoint, e.g. '
-        '--cfg-options model.teacher.init_cfg.checkpoint='
-        'checkpoints/dinov2_vitl14_reg4_pretrain.pth (official, timm or '
-        'Hugging Face layout),')
+        "Point model.teacher.init_cfg at the teacher's weights, e.g. "
+        '--cfg-options model.teacher.init_cfg.type=Pretrained '
+        'model.teacher.init_cfg.checkpoint='
+        'checkpoints/dinov2_vitl14_reg4_pretrain.pth (a DINOv2 file in '
+        'official, timm or Hugging Face layout),')
 
     def __init__(self,
                  teacher: dict,
