@@ -1,6 +1,6 @@
 """MFNet RGB-thermal urban scene segmentation dataset."""
 import os.path as osp
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 from mmcv.transforms import LoadImageFromFile
 from mmengine.fileio import get_text
@@ -16,6 +16,27 @@ MFNET_PALETTE = [[0, 0, 0], [64, 0, 128], [64, 64, 0], [0, 128, 192],
                  [192, 64, 0]]
 
 
+def nested_transforms(transform) -> Iterator[object]:
+    """``transform`` and every transform it wraps, at any depth.
+
+    Args:
+        transform: A transform, a ``Compose`` or a list of transforms;
+            wrappers hold theirs in ``transforms`` (mmcv's ``Compose``,
+            ``RandomChoice``, ``RandomApply``, ``KeyMapper``, mmfreqkd's
+            ``PairedGeometric``, ``ApplyToModality``).
+
+    Yields:
+        The transforms, outermost first.
+    """
+    if isinstance(transform, (list, tuple)):
+        inner = transform
+    else:
+        yield transform
+        inner = getattr(transform, 'transforms', None) or ()
+    for item in inner:
+        yield from nested_transforms(item)
+
+
 @DATASETS.register_module()
 class MFNetDataset(BaseSegDataset):
     """MFNet: 4-channel RGB-thermal PNGs with 9-class label maps.
@@ -29,8 +50,10 @@ class MFNetDataset(BaseSegDataset):
     the same PNG; load it with ``LoadRGBTFromPNG``, which splits thermal
     (``img``) from RGB (``img_rgb``). A default image read would drop the
     thermal channel and train an "infrared" model on RGB: a pipeline whose
-    loader is ``LoadImageFromFile`` (or a subclass) is refused. All 9 classes, ``unlabelled`` included, are evaluated
-    (``reduce_zero_label=False``).
+    loader is ``LoadImageFromFile`` (or a subclass), at any depth of
+    wrapping, is refused. All 9 classes, ``unlabelled`` included, are
+    evaluated; ``reduce_zero_label=True``, which would name every class's
+    IoU after its neighbour, is refused.
 
     Each data info holds ``img_path``, ``rgb_path``, ``seg_map_path``,
     ``is_night`` and the keys mmseg's transforms expect (``label_map``,
@@ -54,10 +77,17 @@ class MFNetDataset(BaseSegDataset):
             data_prefix = dict(img_path='images', seg_map_path='labels')
         kwargs.setdefault('img_suffix', '.png')
         kwargs.setdefault('seg_map_suffix', '.png')
-        kwargs.setdefault('reduce_zero_label', False)
+        if kwargs.get('reduce_zero_label'):
+            raise ValueError(
+                f'MFNetDataset ({ann_file}): reduce_zero_label=True would '
+                'shift every label down by one (car becomes 0) while the '
+                "class names keep 'unlabelled' first, so every per-class "
+                "IoU would be reported under the wrong name; to leave "
+                "'unlabelled' out of the mean, keep reduce_zero_label=False "
+                'and set ignore_unlabelled=True on MFNetIoUMetric')
         super().__init__(ann_file=ann_file, data_prefix=data_prefix, **kwargs)
         loaders = [
-            t for t in self.pipeline.transforms
+            t for t in nested_transforms(self.pipeline)
             if isinstance(t, LoadImageFromFile)
         ]
         if loaders:

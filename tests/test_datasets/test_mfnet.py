@@ -180,3 +180,25 @@ def test_mfnet_refuses_a_loader_that_reads_the_rgb_channels(tmp_path,
                        'thermal one; load them with LoadRGBTFromPNG'):
         build(root,
               pipeline=[dict(type=loader), dict(type='LoadAnnotations')])
+
+
+@pytest.mark.parametrize('wrapper', [
+    lambda t: dict(type='RandomChoice', transforms=[[t]]),
+    lambda t: dict(type='RandomApply', transforms=[t], prob=1.0),
+    lambda t: dict(type='PairedGeometric', transforms=[t]),
+])
+def test_mfnet_refuses_the_loader_inside_wrappers(tmp_path, wrapper):
+    root, _ = make_mfnet(tmp_path)
+    with pytest.raises(ValueError, match='LoadImageFromFile.*drops the '
+                       'thermal one'):
+        build(root, pipeline=[wrapper(dict(type='LoadImageFromFile')),
+                              dict(type='LoadAnnotations')])
+
+
+def test_mfnet_refuses_reduce_zero_label(tmp_path):
+    """Labels shifted down by one under names that are not: car's IoU
+    would be reported as 'unlabelled'."""
+    root, _ = make_mfnet(tmp_path)
+    with pytest.raises(ValueError, match=r'test.txt\): reduce_zero_label='
+                       r'True would shift every label.*ignore_unlabelled'):
+        build(root, reduce_zero_label=True)
