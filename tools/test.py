@@ -7,7 +7,6 @@ The command line is the one of MMDetection / MMSegmentation::
     bash tools/dist_test.sh CONFIG CHECKPOINT 4
 """
 import argparse
-import inspect
 import os.path as osp
 
 from mmengine.evaluator import DumpResults
@@ -17,8 +16,9 @@ from mmengine.registry import HOOKS
 import mmfreqkd  # noqa: F401  (registers every module, checkpoint-load fix)
 from mmfreqkd.models.distillers import BaseDistiller
 from mmfreqkd.utils import (add_runner_arguments, build_runner,
-                            checked_loading, exit_with_one_line_error,
-                            load_run_config, parse_runner_args)
+                            checked_loading, constructor_arguments,
+                            exit_with_one_line_error, load_run_config,
+                            parse_runner_args)
 
 
 def parse_args(argv=None):
@@ -45,32 +45,6 @@ def parse_args(argv=None):
     return parse_runner_args(parser, argv)
 
 
-def hook_arguments(hook_cls) -> set:
-    """Names of the arguments a hook class takes, its parents' included.
-
-    A subclass that forwards ``**kwargs`` to its parent (the mmfreqkd
-    visualization hooks) takes the parent's arguments too.
-
-    Args:
-        hook_cls (type): A hook class.
-
-    Returns:
-        set[str]: Named arguments of the ``__init__`` of ``hook_cls`` and of
-        each parent it may forward ``**kwargs`` to.
-    """
-    names = set()
-    for cls in hook_cls.__mro__:
-        if '__init__' not in vars(cls):
-            continue
-        params = inspect.signature(cls.__init__).parameters.values()
-        names.update(p.name for p in params
-                     if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
-        if all(p.kind != p.VAR_KEYWORD for p in params):
-            break
-    names.discard('self')
-    return names
-
-
 def enable_visualization(cfg, args):
     """Turn on the config's visualization hook for ``--show``/``--show-dir``.
 
@@ -94,7 +68,7 @@ def enable_visualization(cfg, args):
     if hook_cls is None:
         raise KeyError(f'default_hooks.visualization: no hook {hook_type!r} '
                        'in the registries')
-    params = hook_arguments(hook_cls)
+    params, _ = constructor_arguments(hook_cls)
     hook['enable' if 'enable' in params else 'draw'] = True
     if args.show:
         hook['show'] = True

@@ -23,8 +23,8 @@ model = dict(
     student=vit_small,
     student_lora=dict(rank=8, alpha=8, dropout=0.0),
     distill_pairs=[
-        dict(name=f'block{block}', teacher_index=i, student_index=i)
-        for i, block in enumerate(distill_blocks)
+        dict(name=f'block{block}', teacher_index=i, student_index=i,
+             weight=1.0) for i, block in enumerate(distill_blocks)
     ],
     allow_random_teacher=True,
     allow_random_student=True)

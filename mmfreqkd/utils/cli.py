@@ -20,10 +20,10 @@ def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
         nargs='+',
         action=DictAction,
         help='override config keys, e.g. train_dataloader.batch_size=2 '
-        'model.teacher.arch=small; a new key is an error unless it is an '
-        'argument of a dict with a `type` (optim_wrapper.clip_grad.max_norm'
-        '=1) or fills in an entry that is None (init_cfg.type=... '
-        'init_cfg.checkpoint=...)')
+        'model.teacher.arch=small; a new key is an error unless it is a '
+        'named argument of the class its dict\'s `type` builds '
+        '(optim_wrapper.clip_grad.max_norm=1) or fills in an entry that is '
+        'None (init_cfg.type=... init_cfg.checkpoint=...)')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],

@@ -1,23 +1,30 @@
 """Loading configs for the command-line tools, with checked overrides."""
 import ast
+import difflib
+import inspect
+import logging
 import os.path as osp
 from typing import Any, Dict, Iterable, Optional
 
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner, set_random_seed
+
+from .constructor_arguments import constructor_arguments, registered_targets
 
 
 def _check_override_key(cfg: Config, dotted_key: str,
                         keys: Iterable[str]) -> Optional[str]:
     """Refuse an override key that would be silently ignored or misread.
 
-    A key may name an existing entry, or a new argument of a constructor
-    call (below a dict with a ``type``: ``optim_wrapper.clip_grad.max_norm``,
-    ``model.allow_random_teacher``), which the built class receives and
-    checks as it would in a config file. A new key anywhere else (the top
-    level, ``randomness``, a ``train_cfg`` without ``type``) is read with
-    ``.get`` or not at all, so a typo would be ignored: ``KeyError``. Integer
+    A key may name an existing entry, or a new named argument of a
+    constructor call (below a dict with a ``type``:
+    ``optim_wrapper.clip_grad.max_norm``, ``model.allow_random_teacher``;
+    see :func:`_check_new_argument`), or a Runner argument at the top
+    level. A new key anywhere else (other top-level keys, ``randomness``, a
+    ``train_cfg`` without ``type``) is read with ``.get`` or not at all, so
+    a typo would be ignored: ``KeyError``. Integer
     parts index lists (``train_dataloader.dataset.pipeline.2.scale``), as in
     :meth:`mmengine.config.Config.merge_from_dict`, which cannot index into
     tuples: their items are refused with the whole-value form to use.
@@ -57,8 +64,13 @@ def _check_override_key(cfg: Config, dotted_key: str,
             node = node[int(part)] if found else None
         elif isinstance(node, dict):
             found = part in node
+            if not found and not walked and _read_by_runner(part):
+                return None  # a new argument of the Runner
             if not found and 'type' in node:
-                return None  # a new argument of a constructor call
+                # a new argument of a constructor call
+                _check_new_argument(node, part, where, dotted_key,
+                                    cfg.get('default_scope'))
+                return None
             why = (f'{part!r} is not found under {where}, which has no '
                    '`type` (new keys are accepted only as arguments of a '
                    'dict with one)')
@@ -73,6 +85,69 @@ def _check_override_key(cfg: Config, dotted_key: str,
                 'to add other keys.')
         walked.append(part)
     return None
+
+
+def _check_new_argument(node: dict, name: str, where: str,
+                        dotted_key: str, scope: Optional[str]) -> None:
+    """Refuse ``name`` as a new key of the constructor call ``node`` unless
+    the class its ``type`` names takes an argument of that name.
+
+    A type found in no registry passes: building it will say so.
+    """
+    targets = registered_targets(node['type'], node.get('_scope_', scope))
+    if not targets:
+        return
+    known, passed_on = set(), False
+    for target in targets:
+        names, open_kwargs = constructor_arguments(target)
+        known |= names
+        passed_on |= open_kwargs
+    if name in known:
+        return
+    type_name = getattr(node['type'], '__name__', node['type'])
+    close = difflib.get_close_matches(name, sorted(known), n=3)
+    hint = f" (did you mean {' or '.join(map(repr, close))}?)" \
+        if close else ''
+    later = (f'; {type_name} passes other keyword arguments on at run '
+             'time, where a misspelt one fails late or is ignored'
+             if passed_on else '')
+    raise KeyError(
+        f'--cfg-options key {dotted_key!r}: {type_name} ({where}) takes no '
+        f'argument {name!r}{hint}{later}. Write a config that inherits '
+        'from this one to add other keys.')
+
+
+#: Top-level keys read from the config besides Runner's own arguments.
+RUN_CONFIG_KEYS = frozenset({
+    'runner_type', 'custom_imports', 'compile', 'strategy',
+    'model_wrapper_cfg', 'find_unused_parameters', 'activation_checkpointing',
+    'efficient_conv_bn_eval'
+})
+
+
+def _read_by_runner(name: str) -> bool:
+    """Whether the top-level config key ``name`` is read by the Runner."""
+    return name in RUN_CONFIG_KEYS or \
+        name in inspect.signature(Runner.__init__).parameters
+
+
+def _warn_if_file_variable(cfg: Config, dotted_key: str) -> None:
+    """Warn that overriding a variable of the config file changes nothing.
+
+    A top-level scalar or tuple (``data_root``, ``distill_blocks``,
+    ``max_epochs``) that no Runner argument reads is a variable of the file:
+    mmengine substituted its value where it is used when the file was read.
+    """
+    name = dotted_key.split('.')[0]
+    if isinstance(cfg.get(name), (dict, list)) or _read_by_runner(name):
+        return
+    print_log(
+        f'--cfg-options {dotted_key}: {name!r} is a variable of the config '
+        'file, already written into the entries that use it when the file '
+        'was read; this override changes none of them. Override those '
+        'entries instead (e.g. train_dataloader.dataset.data_root, not '
+        'data_root).',
+        logger='current', level=logging.WARNING)
 
 
 def _set_entry(cfg: Config, dotted_key: str, value: Any) -> None:
@@ -157,6 +232,8 @@ def load_config(path: str,
     if cfg_options:
         unset = {_check_override_key(cfg, key, cfg_options)
                  for key in cfg_options} - {None}
+        for key in cfg_options:
+            _warn_if_file_variable(cfg, key)
         for entry in unset:  # merge_from_dict cannot merge into None
             _set_entry(cfg, entry, {})
         cfg.merge_from_dict(cfg_options)

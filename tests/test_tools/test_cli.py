@@ -1,4 +1,6 @@
 """tools/train.py and tools/test.py: help, and one-line errors on bad input."""
+import io
+import logging
 import os.path as osp
 import subprocess
 
@@ -112,6 +114,10 @@ def test_new_constructor_arguments_and_unset_entries_are_accepted(tmp_path):
     ({'randomness.sed': 0}, "'sed' is not found under randomness"),
     ({'pipeline.2.scale': 3}, 'pipeline has 2 items'),
     ({'model.flag.x': 1}, 'model.flag is False, not a dict'),
+    # a misspelt argument of a constructor call
+    ({'optim_wrapper.clip_grd.max_norm': 1},
+     "OptimWrapper (optim_wrapper) takes no argument 'clip_grd' (did you "
+     "mean 'clip_grad'?). Write a config"),
     # an unset entry without its type would build nothing
     ({'model.backbone.init_cfg.checkpoint': 'x.pth'},
      'model.backbone.init_cfg is None in the config; give its type too, '
@@ -126,6 +132,46 @@ def test_overrides_that_would_be_ignored_are_refused(tmp_path, options,
     with pytest.raises(KeyError) as exc:
         load_config(str(path), options)
     assert message in str(exc.value)
+
+
+def test_a_typo_a_hook_would_only_meet_at_run_time_is_refused():
+    from mmfreqkd.utils import load_config
+    config = osp.join(REPO_ROOT, 'configs', 'freqkd',
+                      'quickstart_kaist_vits.py')
+    with pytest.raises(KeyError) as exc:
+        load_config(config, {'default_hooks.checkpoint.max_keep_ckpt': 1})
+    assert ("CheckpointHook (default_hooks.checkpoint) takes no argument "
+            "'max_keep_ckpt' (did you mean 'max_keep_ckpts'?); "
+            'CheckpointHook passes other keyword arguments on at run time'
+            ) in str(exc.value)
+    cfg = load_config(config, {'default_hooks.checkpoint.max_keep_ckpts': 1,
+                               'model.teacher.drop_path_rate': 0.1})
+    assert cfg.default_hooks.checkpoint.max_keep_ckpts == 1
+    assert cfg.model.teacher.drop_path_rate == 0.1
+
+
+def test_runner_arguments_are_accepted_and_file_variables_warned(
+        tmp_path):
+    from mmengine.logging import MMLogger
+
+    from mmfreqkd.utils import load_config
+    path = tmp_path / 'override.py'
+    path.write_text(OVERRIDE_CONFIG + "data_root = 'data/x/'\n")
+    logger = MMLogger.get_instance('test_file_variables')
+    console = io.StringIO()
+    handler = logging.StreamHandler(console)
+    logger.addHandler(handler)
+    try:
+        cfg = load_config(str(path), {'load_from': 'a.pth', 'compile': True,
+                                      'data_root': 'data/y/'})
+    finally:
+        logger.removeHandler(handler)
+    assert (cfg.load_from, cfg.compile) == ('a.pth', True)
+    messages = console.getvalue().splitlines()
+    assert len(messages) == 1
+    assert ("--cfg-options data_root: 'data_root' is a variable of the "
+            'config file') in messages[0]
+    assert 'changes none of them' in messages[0]
 
 
 def test_existing_cfg_options_key_is_applied(tmp_path):
@@ -188,6 +234,33 @@ def test_export_needs_a_stage1_config(tmp_path, capsys):
                           str(tmp_path / 'out.pth')])
     assert exc.value.code == 1
     assert "no ['teacher', 'student'] entry" in last_error_line(capsys)
+
+
+def test_export_refuses_to_double_a_whole_models_prefix(tmp_path, capsys):
+    """A FiGKD student is an ImageClassifier, whose keys already start with
+    backbone.: the default prefix wrote backbone.backbone.conv1.weight."""
+    import torch
+    from mmengine.registry import MODELS, DefaultScope
+
+    from mmfreqkd.utils import load_config
+    export_tool = load_tool('tools/model_converters/export_student.py')
+    config = osp.join(REPO_ROOT, 'configs', 'figkd', 'cifar100_figkd.py')
+    cfg = load_config(config, {'model.teacher.init_cfg': None,
+                               'model.allow_random_teacher': True})
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(cfg.model)
+    checkpoint = str(tmp_path / 'figkd.pth')
+    torch.save({'state_dict': model.state_dict()}, checkpoint)
+    out = tmp_path / 'student.pth'
+    with pytest.raises(SystemExit):
+        export_tool.main([config, checkpoint, str(out)])
+    assert ("the student (ImageClassifier) is a whole model whose keys "
+            "already start with 'backbone.', so the export would read "
+            "'backbone.backbone.") in last_error_line(capsys)
+    assert not out.exists()
+    export_tool.main([config, checkpoint, str(out), '--prefix', ''])
+    saved = torch.load(out)['state_dict']
+    assert saved.keys() == model.student.state_dict().keys()
 
 
 @pytest.mark.parametrize('option, message', [

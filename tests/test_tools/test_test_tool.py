@@ -227,20 +227,3 @@ def test_show_dir_enables_the_mmpretrain_hook(tmp_path, name):
     hook = cfg.default_hooks.visualization
     assert hook['enable'] is True and 'draw' not in hook
     assert hook['out_dir'] == str(tmp_path / 'vis')
-
-
-def test_hook_arguments_follow_kwargs_into_the_parents():
-    from mmdet.engine.hooks import DetVisualizationHook
-    from mmpretrain.engine.hooks import VisualizationHook
-
-    from mmfreqkd.engine.hooks import (PairedClsVisualizationHook,
-                                       SubfolderDetVisualizationHook)
-    det = {'draw', 'interval', 'score_thr', 'show', 'wait_time',
-           'test_out_dir', 'backend_args'}
-    assert test_tool.hook_arguments(DetVisualizationHook) == det
-    # **kwargs only: MMDetection's arguments
-    assert test_tool.hook_arguments(SubfolderDetVisualizationHook) == det
-    cls = {'enable', 'interval', 'show', 'out_dir'}
-    assert test_tool.hook_arguments(VisualizationHook) == cls
-    assert test_tool.hook_arguments(PairedClsVisualizationHook) == \
-        cls | {'modality'}

@@ -82,6 +82,14 @@ def main(argv=None):
         model.student.init_weights()
     load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
     state_dict = model.export_student(lora_scale=args.lora_scale)
+    doubled = [k for k in state_dict if args.prefix and
+               k.startswith(args.prefix)]
+    if doubled:
+        raise ValueError(
+            f'the student ({cfg.model.student.get("type")}) is a whole model '
+            f"whose keys already start with {args.prefix!r}, so the export "
+            f"would read '{args.prefix}{doubled[0]}'; pass --prefix '' to "
+            'save its keys as they are')
     state_dict = {args.prefix + k: v for k, v in state_dict.items()}
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     torch.save(
