@@ -290,6 +290,30 @@ def test_extreme_but_possible_settings_are_accepted(tmp_path):
     assert math.isnan(results['kaist/MR_night'])
 
 
+def test_undefined_miss_rates_are_explained(tmp_path):
+    records = []
+    handler = logging.Handler(level=logging.WARNING)
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        evaluate(KAISTMissRateMetric(
+            ann_file=write_ann_file(tmp_path / 'a.json')))
+        assert not records  # every subset has positives
+        # no box is tall enough to be a positive
+        results = evaluate(KAISTMissRateMetric(
+            ann_file=write_ann_file(tmp_path / 'b.json'),
+            height_range=(1000, math.inf)))
+    finally:
+        logger.removeHandler(handler)
+    assert all(math.isnan(mr) for mr in results.values())
+    message, = [record.getMessage() for record in records]
+    assert message.startswith(
+        'kaist/MR_all, kaist/MR_day, kaist/MR_night undefined (NaN): no '
+        'image or no positive in the subset; positives are the boxes of '
+        f'height {(1000.0, math.inf)}')
+
+
 def test_images_left_out_of_the_evaluation_are_reported(tmp_path):
     records = []
     handler = logging.Handler(level=logging.WARNING)

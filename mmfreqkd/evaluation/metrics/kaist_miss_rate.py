@@ -426,6 +426,16 @@ class KAISTMissRateMetric(BaseMetric):
                 f'{evaluation["num_false_positives"]} FP, '
                 f'{evaluation["num_ignored_detections"]} ignored | {sampled}')
         logger.info('\n'.join(lines))
+        undefined = [f'{self.prefix}/{name}' if self.prefix else name
+                     for name, mr in metrics.items() if mr != mr]
+        if undefined:
+            logger.warning(
+                f'{", ".join(undefined)} undefined (NaN): no image or no '
+                'positive in the subset; positives are the boxes of height '
+                f'{self.height_range}, occlusion {self.occlusions} within '
+                f'{self.bounds} (small images, e.g. synthetic data below '
+                '640x512, may hold none: widen height_range to evaluate '
+                'them)')
         return metrics
 
     def _dump(self, subsets: Dict[str, List[dict]]) -> None:
