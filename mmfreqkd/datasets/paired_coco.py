@@ -70,6 +70,11 @@ class PairedCocoDataset(CocoDataset):
         Returns:
             list[dict]: One data info per image, see :meth:`parse_data_info`.
         """
+        if 'img' not in self.data_prefix:
+            raise KeyError(
+                f'{type(self).__name__} ({self.ann_file}): data_prefix needs '
+                "the image folder under MMDetection's key 'img', e.g. "
+                f"data_prefix=dict(img='images/'); got {self.data_prefix}")
         coco = load(self.ann_file, backend_args=self.backend_args)
         check_coco_dict(coco, self.ann_file)
         self._check_categories(coco['categories'])

@@ -264,3 +264,18 @@ def test_kaist_unreadable_image_is_named(tmp_path, backend, content,
         dataset[0]
     assert message in str(error.value)
     assert 'visible' in str(error.value)  # the RGB path of the pair
+
+
+@pytest.mark.parametrize('data_prefix', [None, dict(img_path='images/')])
+def test_kaist_image_folder_needs_mmdets_key(tmp_path, data_prefix):
+    """Without data_prefix['img'] mmdet's parser failed with KeyError: 'img'."""
+    root = make_kaist(tmp_path)
+    cfg = dict(type='KAISTDataset', data_root=root,
+               ann_file='annotations/split.json', pipeline=[])
+    if data_prefix is not None:
+        cfg['data_prefix'] = data_prefix
+    with pytest.raises(KeyError, match=r"KAISTDataset \(.*split.json\): "
+                       r"data_prefix needs the image folder under "
+                       r"MMDetection's key 'img'"):
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            DATASETS.build(cfg)
