@@ -28,7 +28,7 @@ def test_float32_teacher_and_losses_inside_a_bfloat16_region():
     assert not torch.allclose(student_maps[1], student_fp32[1], rtol=1e-4)
     # ... and the losses are the float32 losses of its bfloat16-run maps
     for index, name in enumerate(('block1', 'block3')):
-        reference = model.loss(student_maps[index].float(),
+        reference = model.feature_loss(student_maps[index].float(),
                                teacher_maps[index])
         for term in ('low', 'high'):
             torch.testing.assert_close(

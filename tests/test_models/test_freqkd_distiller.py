@@ -63,7 +63,7 @@ def test_loss_names_and_pair_weights():
     # the pair weight scales the loss of the library exactly
     t_feats = model.teacher(inputs['rgb'])
     s_feats = model.student(inputs['ir'])
-    direct = model.loss(s_feats[1], t_feats[1])
+    direct = model.feature_loss(s_feats[1], t_feats[1])
     torch.testing.assert_close(losses['loss_block3_low'],
                                0.5 * direct['loss_low'])
     torch.testing.assert_close(losses['loss_block3_high'],
@@ -285,8 +285,8 @@ def test_a_reduction_in_the_loss_config_is_refused():
     # the reduction it uses anyway is accepted
     model = build_distiller(loss=dict(type='FreqDecoupledLoss',
                                       reduction='mean'))
-    assert model.loss.reduction == 'mean'
-    assert model.per_sample_loss.reduction == 'none'
+    assert model.feature_loss.reduction == 'mean'
+    assert model.per_sample_feature_loss.reduction == 'none'
 
 
 def test_predict_returns_per_sample_losses_matching_the_batch_loss():
@@ -299,6 +299,21 @@ def test_predict_returns_per_sample_losses_matching_the_batch_loss():
     for key, value in batch.items():
         per_sample = torch.stack([s[key] for s in samples])
         torch.testing.assert_close(per_sample.mean(), value)
+
+
+def test_loss_and_predict_follow_the_openmmlab_model_convention():
+    """model.loss(inputs, data_samples) / model.predict(...) as in mmdet,
+    mmseg and mmpretrain models (loss was the loss module)."""
+    model = build_distiller().eval()
+    inputs = paired_batch(batch_size=2)
+    with torch.no_grad():
+        losses = model.loss(inputs, None)
+        predictions = model.predict(inputs)
+        forward_losses = model(inputs, mode='loss')
+    assert losses.keys() == forward_losses.keys()
+    for key in losses:
+        torch.testing.assert_close(losses[key], forward_losses[key])
+    assert len(predictions) == 2 and predictions[0].keys() == losses.keys()
 
 
 def test_resnet_student_with_connectors():

@@ -128,8 +128,10 @@ class FreqKDDistiller(BaseDistiller):
                 f'{type(self).__name__} sets the reduction of its loss '
                 "itself ('mean' for training, 'none' for the per-sample "
                 'validation losses); leave model.loss.reduction out')
-        self.loss = MODELS.build({**loss, 'reduction': 'mean'})
-        self.per_sample_loss = MODELS.build({**loss, 'reduction': 'none'})
+        self.feature_loss = MODELS.build({**loss, 'reduction': 'mean'})
+        self.per_sample_feature_loss = MODELS.build({
+            **loss, 'reduction': 'none'
+        })
         self.teacher_cache = None if teacher_feature_cache is None else \
             TeacherFeatureCache(**teacher_feature_cache)
 
@@ -206,11 +208,46 @@ class FreqKDDistiller(BaseDistiller):
         teacher_feats = self.extract_teacher_feats(inputs['rgb'],
                                                    data_samples)
         student_feats = self.extract_student_feats(inputs['ir'])
-        loss_fn = self.per_sample_loss if per_sample else self.loss
+        loss_fn = self.per_sample_feature_loss if per_sample \
+            else self.feature_loss
         with autocast_disabled(inputs['ir'].device):
             return feature_pair_losses(
                 self.distill_pairs, self.connectors, loss_fn,
                 tuple(f.float() for f in student_feats), teacher_feats)
+
+    def loss(self,
+             inputs: Dict[str, torch.Tensor],
+             data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
+        """Training losses of a paired batch (``forward(mode='loss')``).
+
+        Args:
+            inputs (dict): ``rgb`` (B, 3, H, W) and ``ir`` (B, C_ir, H, W).
+            data_samples (list, optional): The batch's data samples (keys of
+                the teacher feature cache, if any).
+
+        Returns:
+            dict[str, Tensor]: Scalar ``loss_<pair>_<term>`` per pair and
+            term.
+        """
+        return self.compute_losses(inputs, data_samples=data_samples)
+
+    def predict(self,
+                inputs: Dict[str, torch.Tensor],
+                data_samples: Optional[list] = None) -> List[dict]:
+        """Per-image losses for validation (``forward(mode='predict')``).
+
+        Args:
+            inputs (dict): ``rgb`` (B, 3, H, W) and ``ir`` (B, C_ir, H, W).
+            data_samples (list, optional): The batch's data samples.
+
+        Returns:
+            list[dict]: For each image, its ``loss_<pair>_<term>`` values
+            (0-dim tensors), consumed by :class:`DistillationLossMetric`.
+        """
+        losses = self.compute_losses(
+            inputs, per_sample=True, data_samples=data_samples)
+        return [{k: v[i].detach() for k, v in losses.items()}
+                for i in range(inputs['ir'].shape[0])]
 
     def forward(self,
                 inputs: Dict[str, torch.Tensor],
@@ -229,13 +266,9 @@ class FreqKDDistiller(BaseDistiller):
                 ``'tensor'``: the student's maps of the IR batch.
         """
         if mode == 'loss':
-            return self.compute_losses(inputs, data_samples=data_samples)
+            return self.loss(inputs, data_samples)
         if mode == 'predict':
-            losses = self.compute_losses(
-                inputs, per_sample=True, data_samples=data_samples)
-            batch_size = inputs['ir'].shape[0]
-            return [{k: v[i].detach() for k, v in losses.items()}
-                    for i in range(batch_size)]
+            return self.predict(inputs, data_samples)
         if mode == 'tensor':
             return self.extract_student_feats(inputs['ir'])
         raise ValueError(f"Invalid mode {mode!r}: use 'loss', 'predict' or "
