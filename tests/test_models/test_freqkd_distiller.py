@@ -454,3 +454,12 @@ def test_export_scale_zero_is_the_base_model():
     assert set(exported) == set(base)
     for key, value in base.items():
         torch.testing.assert_close(exported[key], value)
+
+
+@pytest.mark.parametrize('lora, error, message', [
+    (dict(rank=0, alpha=8), ValueError, 'rank must be a positive int'),
+    (dict(rank=4, alpha=8, foo=1), TypeError, "keyword argument 'foo'"),
+])
+def test_lora_errors_name_the_config_key(lora, error, message):
+    with pytest.raises(error, match=f'^model.student_lora: .*{message}'):
+        build_distiller(lora=lora)

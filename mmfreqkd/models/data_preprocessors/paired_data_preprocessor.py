@@ -197,7 +197,9 @@ class PairedDataPreprocessor(BaseDataPreprocessor):
                 raise ValueError(
                     f'PairedDataPreprocessor: {modality}_mean/std have '
                     f'{mean.shape[0]} values but the {modality} images have '
-                    f'{channels} channels')
+                    f'{channels} channels; give model.data_preprocessor.'
+                    f'{modality}_mean and {modality}_std {channels} values '
+                    '(or 1, shared by all channels)')
             batch = (batch - mean) / std
         return batch
 

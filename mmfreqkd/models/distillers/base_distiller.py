@@ -204,7 +204,10 @@ class BaseDistiller(BaseModel):
         self.teacher_pretrained = self._take_over_teacher_pretrained()
         self.student = MODELS.build(student)
         if student_lora is not None:
-            inject_lora(self.student, **student_lora)
+            try:
+                inject_lora(self.student, **student_lora)
+            except (TypeError, ValueError) as error:
+                raise type(error)(f'model.student_lora: {error}') from error
             mark_only_lora_trainable(self.student)
 
         self._register_state_dict_hook(self._drop_untrained_state)
