@@ -24,8 +24,8 @@ def _check_override_key(cfg: Config, dotted_key: str,
     see :func:`_check_new_argument`), or a Runner argument at the top
     level. A new key anywhere else (other top-level keys, ``randomness``, a
     ``train_cfg`` without ``type``) is read with ``.get`` or not at all, so
-    a typo would be ignored: ``KeyError``. Integer
-    parts index lists (``train_dataloader.dataset.pipeline.2.scale``), as in
+    a typo would be ignored: ``KeyError``. Integer parts index lists
+    (``train_dataloader.dataset.pipeline.2.scale``), as in
     :meth:`mmengine.config.Config.merge_from_dict`, which cannot index into
     tuples: their items are refused with the whole-value form to use.
 

@@ -290,46 +290,41 @@ def test_extreme_but_possible_settings_are_accepted(tmp_path):
     assert math.isnan(results['kaist/MR_night'])
 
 
-def test_undefined_miss_rates_are_explained(tmp_path):
+@pytest.fixture
+def warnings_logged():
+    """The warnings the current MMLogger records during a test."""
     records = []
     handler = logging.Handler(level=logging.WARNING)
     handler.emit = records.append
     logger = MMLogger.get_current_instance()
     logger.addHandler(handler)
-    try:
-        evaluate(KAISTMissRateMetric(
-            ann_file=write_ann_file(tmp_path / 'a.json')))
-        assert not records  # every subset has positives
-        # no box is tall enough to be a positive
-        results = evaluate(KAISTMissRateMetric(
-            ann_file=write_ann_file(tmp_path / 'b.json'),
-            height_range=(1000, math.inf)))
-    finally:
-        logger.removeHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+
+
+def test_undefined_miss_rates_are_explained(tmp_path, warnings_logged):
+    evaluate(KAISTMissRateMetric(ann_file=write_ann_file(tmp_path / 'a.json')))
+    assert not warnings_logged  # every subset has positives
+    # no box is tall enough to be a positive
+    results = evaluate(KAISTMissRateMetric(
+        ann_file=write_ann_file(tmp_path / 'b.json'),
+        height_range=(1000, math.inf)))
     assert all(math.isnan(mr) for mr in results.values())
-    message, = [record.getMessage() for record in records]
+    message, = [record.getMessage() for record in warnings_logged]
     assert message.startswith(
         'kaist/MR_all, kaist/MR_day, kaist/MR_night undefined (NaN): no '
         'image or no positive in the subset; positives are the boxes of '
         f'height {(1000.0, math.inf)}')
 
 
-def test_images_left_out_of_the_evaluation_are_reported(tmp_path):
-    records = []
-    handler = logging.Handler(level=logging.WARNING)
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
-        metric = KAISTMissRateMetric(
-            ann_file=write_ann_file(tmp_path / 'a.json'))
-        evaluate(metric)
-        assert not records
-        # night 2 (no ground truth, no detection) left out by the loader
-        results = evaluate(metric, PREDICTIONS[:3])
-    finally:
-        logger.removeHandler(handler)
-    message, = [record.getMessage() for record in records]
+def test_images_left_out_of_the_evaluation_are_reported(tmp_path,
+                                                        warnings_logged):
+    metric = KAISTMissRateMetric(ann_file=write_ann_file(tmp_path / 'a.json'))
+    evaluate(metric)
+    assert not warnings_logged
+    # night 2 (no ground truth, no detection) left out by the loader
+    results = evaluate(metric, PREDICTIONS[:3])
+    message, = [record.getMessage() for record in warnings_logged]
     assert '1 of its 4 images were not evaluated' in message
     # night: 1 image now, FP 0.99 then TP 0.6 -> points (1, 1), (1, 0):
     # every reference up to 1 samples miss 1 but the last, 0 -> clamp
