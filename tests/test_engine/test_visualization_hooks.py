@@ -7,11 +7,11 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmdet.datasets import CocoDataset
 from mmdet.engine.hooks import DetVisualizationHook
 from mmdet.registry import DATASETS
 from mmdet.structures import DetDataSample
 from mmdet.visualization import DetLocalVisualizer
+from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 from mmpretrain.structures import DataSample
 from mmpretrain.visualization import UniversalVisualizer
@@ -115,13 +115,14 @@ def test_drawing_folder(img_path, folder, expected):
 
 def synthetic_kaist_test_set(root):
     make_synthetic_dataset('kaist', str(root), num=12, size=(96, 64))
-    return DATASETS.build(dict(
-        type='KAISTDataset',
-        data_root=str(root),
-        ann_file='annotations/test-all-20.json',
-        data_prefix=dict(img='images/'),
-        test_mode=True,
-        pipeline=[]))
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return DATASETS.build(dict(
+            type='KAISTDataset',
+            data_root=str(root),
+            ann_file='annotations/test-all-20.json',
+            data_prefix=dict(img='images/'),
+            test_mode=True,
+            pipeline=[]))
 
 
 def test_image_folder_of_a_dataset_and_its_wrappers(tmp_path):
