@@ -175,7 +175,7 @@ def test_distances_on_both_bands(distance):
 @pytest.mark.parametrize('splitter', [
     dict(type='FFTRectSplitter'),
     dict(type='FFTRectSplitter', impl='fft'),
-    dict(type='FFTRadialSplitter', cutoff=0.4),
+    dict(type='FFTRadialSplitter', cutoff=0.6),
     dict(type='HaarDWTSplitter', levels=2),
     dict(type='DCTSplitter'),
 ])
@@ -353,3 +353,28 @@ def test_invalid_baseline_arguments():
         FeatureMSELoss(loss_weight=float('inf'))
     with pytest.raises(ValueError, match='reduction'):
         FeatureCosineLoss(reduction='batchmean')
+
+
+@pytest.mark.parametrize('splitter', [
+    dict(type='DCTSplitter', cutoff=0.05),
+    dict(type='FFTRadialSplitter', cutoff=0.05),
+    dict(type='GaussianSplitter', sigma=0.01),
+])
+def test_a_low_band_of_only_the_mean_is_refused_on_standardised_maps(
+        splitter):
+    """On a 10 x 12 grid these keep only the constant term, which
+    standardisation removes: loss_low came out ~1e-8, silently."""
+    student, teacher = torch.randn(2, 8, 10, 12), torch.randn(2, 8, 10, 12)
+    loss = MODELS.build(dict(type='FreqDecoupledLoss', splitter=splitter))
+    with pytest.raises(ValueError, match=r'keeps only the constant \(mean\) '
+                       r'term of \(H, W\) = \(10, 12\) maps'):
+        loss(student, teacher)
+    # the same band is meaningful without standardisation, unused at
+    # low_weight=0, and kept on larger maps
+    MODELS.build(dict(type='FreqDecoupledLoss', splitter=splitter,
+                      standardize=False))(student, teacher)
+    MODELS.build(dict(type='FreqDecoupledLoss', splitter=splitter,
+                      low_weight=0.0))(student, teacher)
+    if splitter['type'] == 'DCTSplitter':
+        MODELS.build(dict(type='FreqDecoupledLoss', splitter=splitter))(
+            torch.randn(1, 8, 40, 48), torch.randn(1, 8, 40, 48))

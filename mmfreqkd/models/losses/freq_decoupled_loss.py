@@ -12,6 +12,11 @@ from .feature_distances import get_feature_distance
 from .fused_band_loss import FUSED_DISTANCES, FusedBandLossFunction
 
 
+#: Energy fraction of a zero-mean map below which a low band is taken to
+#: keep nothing but the mean (:meth:`FreqDecoupledLoss.check_bands`).
+MEAN_ONLY_ENERGY = 1e-6
+
+
 @MODELS.register_module()
 class FreqDecoupledLoss(BaseFeatureLoss):
     """Distil the low and the high spatial-frequency band separately.
@@ -34,7 +39,9 @@ class FreqDecoupledLoss(BaseFeatureLoss):
     high-only ablations). A band with a weight that the splitter leaves
     empty for the maps at hand (e.g. ``FFTRectSplitter(cutoff=1.0)`` on an
     even grid has no high band) is an error at the first forward of that map
-    size (:meth:`check_bands`).
+    size (:meth:`check_bands`), and so is a weighted low band that keeps
+    only the mean of standardised maps (e.g. ``DCTSplitter(cutoff=0.05)``
+    on a 10 x 12 grid).
 
     With the ``'mse'`` and ``'log_mse'`` distances and a teacher map that
     needs no gradient (the distillation case), the loss runs as one
@@ -102,7 +109,9 @@ class FreqDecoupledLoss(BaseFeatureLoss):
         """Raise when a band with a non-zero weight is empty on (H, W) maps
         (:meth:`BaseBandSplitter.empty_bands`), e.g. a cutoff that keeps
         the whole spectrum of small maps in the low band: its term would be
-        0 at every step. Checked once per map size.
+        0 at every step; or when, with ``standardize=True``, the low band
+        keeps only the mean, which standardisation removes. Checked once
+        per map size.
 
         Args:
             height (int): H, rows of the maps.
@@ -120,7 +129,26 @@ class FreqDecoupledLoss(BaseFeatureLoss):
                     f'yet {band}_weight={weight}: loss_{band} would always be '
                     f'0. Choose a splitter setting that splits maps of this '
                     f'size, or set {band}_weight=0')
+        if self.standardize and self.low_weight and \
+                self._low_band_is_the_mean(height, width):
+            raise ValueError(
+                f'{type(self).__name__}: {self.splitter!r} keeps only the '
+                f'constant (mean) term of (H, W) = ({height}, {width}) maps '
+                'in the low band, and standardisation removes the mean of '
+                'every channel: loss_low would be about 0. Choose a splitter '
+                'setting that keeps more of maps this size (a higher cutoff '
+                'or sigma), or set low_weight=0')
         self._checked_sizes.add((height, width))
+
+    def _low_band_is_the_mean(self, height: int, width: int) -> bool:
+        """Whether the low pass of (H, W) maps keeps only their mean: it
+        passes (almost) none of the energy of a zero-mean random map."""
+        generator = torch.Generator().manual_seed(0)
+        probe = torch.randn(1, 1, height, width, dtype=torch.float64,
+                            generator=generator)
+        probe -= probe.mean(dim=(-2, -1), keepdim=True)
+        kept = self.splitter.low_pass(probe).square().sum()
+        return bool(kept <= MEAN_ONLY_ENERGY * probe.square().sum())
 
     def forward(self, student: torch.Tensor,
                 teacher: torch.Tensor) -> Dict[str, torch.Tensor]:
