@@ -12,7 +12,7 @@ from mmdet.registry import DATASETS
 from mmdet.structures import DetDataSample
 from mmdet.visualization import DetLocalVisualizer
 from mmengine.registry import DefaultScope
-from mmengine.structures import InstanceData
+from mmengine.structures import InstanceData, PixelData
 from mmpretrain.structures import DataSample
 from mmpretrain.visualization import UniversalVisualizer
 
@@ -187,3 +187,50 @@ def test_subfolder_hook_without_out_dir_is_mmdetections(tmp_path):
     draw_test_set(SubfolderDetVisualizationHook(draw=True), dataset,
                   tmp_path / 'work')
     assert not (tmp_path / 'work').exists()
+
+
+def test_thermal_hook_draws_every_mfnet_image_on_its_thermal_channel(
+        tmp_path):
+    from mmseg.engine.hooks import SegVisualizationHook
+    from mmseg.structures import SegDataSample
+    from mmseg.visualization import SegLocalVisualizer
+
+    from mmfreqkd.engine.hooks import ThermalSegVisualizationHook
+    make_synthetic_dataset('mfnet', str(tmp_path / 'mfnet'), num=3,
+                           size=(32, 24))
+    paths = sorted(str(p) for p in (tmp_path / 'mfnet' / 'images').iterdir())
+    visualizer = SegLocalVisualizer.get_instance(
+        'test_thermal_seg_hook', save_dir=str(tmp_path / 'vis'),
+        vis_backends=[dict(type='LocalVisBackend')])
+    visualizer.dataset_meta = dict(classes=('a', 'b'),
+                                   palette=[[0, 0, 0], [255, 0, 0]])
+    drawn = []
+    add_datasample = visualizer.add_datasample
+
+    def recording(name, image, **kwargs):
+        drawn.append((name, image))
+        return add_datasample(name, image, **kwargs)
+
+    visualizer.add_datasample = recording
+    samples = []
+    for path in paths:
+        sample = SegDataSample(metainfo=dict(img_path=path))
+        sample.set_data(dict(pred_sem_seg=PixelData(
+            data=torch.zeros(1, 24, 32, dtype=torch.long))))
+        samples.append(sample)
+    hook = ThermalSegVisualizationHook(draw=True, interval=1)
+    hook.after_test_iter(SimpleNamespace(iter=0), 0, {}, samples)
+    assert [name for name, _ in drawn] == [
+        f'test_{osp.basename(p)}' for p in paths]
+    for path, (_, image) in zip(paths, drawn):
+        rgbt = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        for channel in range(3):  # the thermal channel, as grey
+            np.testing.assert_array_equal(image[..., channel], rgbt[..., 3])
+    written = list((tmp_path / 'vis').rglob('*.png'))
+    assert len(written) == len(paths)
+    # MMSegmentation's hook draws the colour channels
+    drawn.clear()
+    SegVisualizationHook(draw=True, interval=1).after_test_iter(
+        SimpleNamespace(iter=0), 0, {}, samples[:1])
+    rgbt = cv2.imread(paths[0], cv2.IMREAD_UNCHANGED)
+    assert not np.array_equal(drawn[0][1][..., 0], rgbt[..., 3])

@@ -38,7 +38,8 @@ def test_package_registers_modules():
         'PackPairedDetInputs', 'PackPairedSegInputs', 'KAISTMissRateMetric',
         'MFNetIoUMetric', 'LinearProbeHead', 'DistillationLossMetric',
         'PairedObjectCropDataset', 'TeacherFeatureCacheHook',
-        'PairedClsVisualizationHook', 'SubfolderDetVisualizationHook'
+        'PairedClsVisualizationHook', 'SubfolderDetVisualizationHook',
+        'ThermalSegVisualizationHook'
     } <= names
 
 
