@@ -31,6 +31,7 @@ from mmfreqkd.models.distillers.feature_pairs import (project_student_feature,
                                                       select_feature)
 from mmfreqkd.utils import (check_stage1_model, seed_like_runner,
                             without_parameter_init_report)
+from mmfreqkd.utils.checkpoint import key_roots
 
 ANALYSIS_MODES = ('same-model', 'teacher-student')
 EXPORTED_PREFIX = 'backbone.'
@@ -182,12 +183,27 @@ def _initialise(module: nn.Module) -> None:
 
 def _read_checkpoint(path: str) -> Tuple[dict, bool]:
     """State dict of a checkpoint and whether it is an exported student."""
-    checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    try:
+        checkpoint = CheckpointLoader.load_checkpoint(path,
+                                                      map_location='cpu')
+    except FileNotFoundError:
+        raise
+    except Exception as error:
+        raise ValueError(f'--checkpoint {path} is not a readable checkpoint '
+                         f'({type(error).__name__}: {error})') from error
     state_dict = checkpoint.get('state_dict', checkpoint) \
         if isinstance(checkpoint, dict) else None
     if not isinstance(state_dict, dict) or not state_dict:
         raise ValueError(f'{path}: no state dict found in the checkpoint')
     exported = all(k.startswith(EXPORTED_PREFIX) for k in state_dict)
+    if not exported and not any(k.startswith('student.') for k in state_dict):
+        raise ValueError(
+            f'--checkpoint {path} is neither a Stage-1 checkpoint (student.* '
+            f'keys) nor an export of export_student.py (every key '
+            f'{EXPORTED_PREFIX}*): its keys start with '
+            f'{key_roots(state_dict)}. An export written with another '
+            f'--prefix must be written again with the default '
+            f'{EXPORTED_PREFIX!r}')
     return state_dict, exported
 
 
@@ -254,7 +270,12 @@ def build_paired_feature_extractor(cfg: Config,
 
     seed_like_runner(cfg)  # random weights as in training, if seeded
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        distiller = MODELS.build(model_cfg)
+        try:
+            distiller = MODELS.build(model_cfg)
+        except IndexError as error:
+            if blocks is None or mode != 'same-model':
+                raise
+            raise ValueError(f'--blocks {list(blocks)}: {error}') from error
     extractor = PairedFeatureExtractor(distiller, mode, model, blocks)
 
     if uses_teacher:

@@ -226,6 +226,33 @@ def test_exported_student_loads_as_plain_backbone(tiny_cfg, checkpoints):
     assert extractor.names == ('block15', 'block23')
 
 
+def test_unusable_checkpoints_are_named(tiny_cfg, checkpoints, tmp_path):
+    garbage = tmp_path / 'garbage.pth'
+    garbage.write_text('garbage\n')
+    with pytest.raises(ValueError, match=f'--checkpoint {garbage} is not a '
+                       'readable checkpoint'):
+        build_paired_feature_extractor(tiny_cfg, 'teacher-student',
+                                       checkpoint=str(garbage))
+    # an export written with --prefix '' (it listed every key before)
+    unprefixed = str(tmp_path / 'unprefixed.pth')
+    torch.save(dict(state_dict=checkpoints['distiller'].export_student()),
+               unprefixed)
+    with pytest.raises(ValueError) as exc:
+        build_paired_feature_extractor(tiny_cfg, 'teacher-student',
+                                       checkpoint=unprefixed)
+    message = str(exc.value)
+    assert message.startswith(f'--checkpoint {unprefixed} is neither a '
+                              'Stage-1 checkpoint')
+    assert "its keys start with ['blocks.', 'cls_token.'" in message
+    assert len(message) < 600
+
+
+def test_blocks_beyond_the_model_name_the_option(tiny_cfg):
+    with pytest.raises(ValueError, match=r'^--blocks \[99\]: .*out of '
+                       'range'):
+        build_paired_feature_extractor(tiny_cfg, 'same-model', blocks=[99])
+
+
 def test_cka_tool_with_exported_student(tmp_path, cfg_options, capsys):
     student = DINOv2ViT('small', num_register_tokens=4)
     checkpoint = str(tmp_path / 'student.pth')

@@ -80,7 +80,8 @@ def main(argv=None):
     # the student's own init_cfg, as during training.
     with without_parameter_init_report():
         model.student.init_weights()
-    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
+        load_checkpoint(model, args.checkpoint, map_location='cpu',
+                        strict=True)
     state_dict = model.export_student(lora_scale=args.lora_scale)
     doubled = [k for k in state_dict if args.prefix and
                k.startswith(args.prefix)]

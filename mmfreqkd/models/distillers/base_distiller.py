@@ -17,7 +17,7 @@ from mmengine.runner import CheckpointLoader
 from ..backbones.dinov2_checkpoint import with_prefix
 from ..lora import (inject_lora, mark_only_lora_trainable, merge_lora,
                     split_unsaved_scales)
-from ...utils.checkpoint import shape_mismatches
+from ...utils.checkpoint import shape_mismatches, summarize_keys
 from ..precision import autocast_disabled
 from ..weight_init import CheckedPretrainedInit
 
@@ -416,11 +416,13 @@ class BaseDistiller(BaseModel):
             k for k in missing if 'num_batches_tracked' not in k
         ]
         if trained_missing or incompatible_keys.unexpected_keys:
+            unexpected = incompatible_keys.unexpected_keys
             raise RuntimeError(
                 f'The checkpoint does not match this {type(module).__name__}. '
-                f'Missing trained keys: {trained_missing or "none"}. '
+                'Missing trained keys: '
+                f'{summarize_keys(trained_missing) if trained_missing else 0}. '
                 'Unexpected keys: '
-                f'{incompatible_keys.unexpected_keys or "none"}. '
+                f'{summarize_keys(unexpected) if unexpected else 0}. '
                 + CONFIG_HINT)
 
     def export_student(self,
