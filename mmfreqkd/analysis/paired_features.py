@@ -18,12 +18,14 @@ The first map of every pair is the *reference* (RGB side / teacher), the
 second the *compared* one (IR side / student).
 """
 import copy
+import logging
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.registry import MODELS, DefaultScope
 from mmengine.runner import CheckpointLoader, load_state_dict
 
@@ -251,6 +253,12 @@ def build_paired_feature_extractor(cfg: Config,
     check_stage1_model(model_cfg)
     uses_teacher = mode == 'teacher-student' or model == 'teacher'
     uses_student = mode == 'teacher-student' or model == 'student'
+    if checkpoint is None and mode == 'teacher-student':
+        print_log(
+            'teacher-student mode without a checkpoint: the student keeps '
+            'the weights of model.student.init_cfg (no distillation); pass '
+            'a Stage-1 checkpoint or an export (--checkpoint) to analyse a '
+            'distilled student', logger='current', level=logging.WARNING)
     if checkpoint is not None and not uses_student:
         raise ValueError('--checkpoint holds student weights but same-model '
                          'mode with the teacher never uses the student; pass '

@@ -247,6 +247,29 @@ def test_unusable_checkpoints_are_named(tiny_cfg, checkpoints, tmp_path):
     assert len(message) < 600
 
 
+def test_teacher_student_without_checkpoint_warns(tiny_cfg, checkpoints):
+    import io
+    import logging
+
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_instance('test_teacher_student_warning')
+    console = io.StringIO()
+    handler = logging.StreamHandler(console)
+    handler.setLevel(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        build_paired_feature_extractor(tiny_cfg, 'teacher-student')
+        warned = console.getvalue()
+        build_paired_feature_extractor(tiny_cfg, 'teacher-student',
+                                       checkpoint=checkpoints['stage1'])
+    finally:
+        logger.removeHandler(handler)
+    message = ('teacher-student mode without a checkpoint: the student '
+               'keeps the weights of model.student.init_cfg')
+    assert message in warned
+    assert console.getvalue().count(message) == 1  # not with a checkpoint
+
+
 def test_blocks_beyond_the_model_name_the_option(tiny_cfg):
     with pytest.raises(ValueError, match=r'^--blocks \[99\]: .*out of '
                        'range'):
