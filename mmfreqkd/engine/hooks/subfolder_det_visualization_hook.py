@@ -6,6 +6,8 @@ from mmdet.engine.hooks import DetVisualizationHook
 from mmdet.registry import HOOKS
 from mmdet.structures import DetDataSample
 
+from mmfreqkd.datasets.nested_datasets import nested_datasets
+
 
 def image_folder_of(dataset) -> Optional[str]:
     """The folder a dataset's image paths are relative to.
@@ -13,18 +15,16 @@ def image_folder_of(dataset) -> Optional[str]:
     Args:
         dataset: An mmengine ``BaseDataset`` (``data_prefix['img']``, joined
             with ``data_root`` when the dataset was built) or a wrapper of
-            one (``dataset`` or the first of ``datasets``).
+            one (the first wrapped dataset that has a ``data_prefix``, see
+            :func:`~mmfreqkd.datasets.nested_datasets.nested_datasets`).
 
     Returns:
         str | None: ``data_prefix['img']``, else ``data_root``, else None.
     """
-    while not hasattr(dataset, 'data_prefix'):
-        inner = getattr(dataset, 'dataset', None) \
-            or (getattr(dataset, 'datasets', None) or [None])[0]
-        if inner is None:
-            return None
-        dataset = inner
-    return dataset.data_prefix.get('img') or dataset.data_root or None
+    for inner, _ in nested_datasets(dataset):
+        if hasattr(inner, 'data_prefix'):
+            return inner.data_prefix.get('img') or inner.data_root or None
+    return None
 
 
 def drawing_folder(img_path: str, image_folder: Optional[str]) -> str:

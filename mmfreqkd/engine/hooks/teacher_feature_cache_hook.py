@@ -6,27 +6,24 @@ from mmengine.logging import MMLogger
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
+from mmfreqkd.datasets.nested_datasets import nested_datasets
+
 
 def dataset_pipelines(dataset, where: str) -> Iterator[Tuple[object, str]]:
     """The pipelines of a dataset and of the datasets it wraps.
 
     Args:
-        dataset: A dataset, possibly a wrapper (``ConcatDataset`` through
-            ``datasets``, ``RepeatDataset`` / ``ClassBalancedDataset`` /
-            mmdet's ``MultiImageMixDataset`` through ``dataset``).
+        dataset: A dataset, possibly a wrapper (see
+            :func:`~mmfreqkd.datasets.nested_datasets.nested_datasets`).
         where (str): Config path of ``dataset``, for error messages.
 
     Yields:
         tuple: ``(pipeline, config path of the pipeline)``.
     """
-    pipeline = getattr(dataset, 'pipeline', None)
-    if pipeline is not None:
-        yield pipeline, f'{where}.pipeline'
-    for index, inner in enumerate(getattr(dataset, 'datasets', None) or ()):
-        yield from dataset_pipelines(inner, f'{where}.datasets[{index}]')
-    inner = getattr(dataset, 'dataset', None)
-    if inner is not None:
-        yield from dataset_pipelines(inner, f'{where}.dataset')
+    for inner, path in nested_datasets(dataset, where):
+        pipeline = getattr(inner, 'pipeline', None)
+        if pipeline is not None:
+            yield pipeline, f'{path}.pipeline'
 
 
 @HOOKS.register_module()
