@@ -24,23 +24,29 @@ def constructor_arguments(target) -> Tuple[Set[str], bool]:
         mmengine's ``CheckpointHook`` hands them to ``save_checkpoint``),
         not checked when the object is built.
     """
-    names: Set[str] = set()
     if not inspect.isclass(target):
-        params = inspect.signature(target).parameters.values()
-        names.update(p.name for p in params
-                     if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
-        return names, any(p.kind == p.VAR_KEYWORD for p in params)
+        return _named_parameters(target)
+    names: Set[str] = set()
     for cls in target.__mro__:
         if '__init__' not in vars(cls) or cls is object:
             continue
-        params = inspect.signature(cls.__init__).parameters.values()
-        names.update(p.name for p in params
-                     if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
-        if all(p.kind != p.VAR_KEYWORD for p in params):
-            names.discard('self')
+        named, passes_kwargs = _named_parameters(cls.__init__)
+        names |= named
+        if not passes_kwargs:
             return names, False
-    names.discard('self')
     return names, True
+
+
+def _named_parameters(function) -> Tuple[Set[str], bool]:
+    """Named parameters of ``function`` (``self`` left out), and whether
+    it takes ``**kwargs``."""
+    params = inspect.signature(function).parameters.values()
+    named = {
+        p.name
+        for p in params if p.name != 'self'
+        and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
+    return named, any(p.kind == p.VAR_KEYWORD for p in params)
 
 
 def _root_registries() -> List[Registry]:

@@ -83,8 +83,8 @@ def main(argv=None):
         load_checkpoint(model, args.checkpoint, map_location='cpu',
                         strict=True)
     state_dict = model.export_student(lora_scale=args.lora_scale)
-    doubled = [k for k in state_dict if args.prefix and
-               k.startswith(args.prefix)]
+    doubled = [k for k in state_dict if k.startswith(args.prefix)] \
+        if args.prefix else []
     if doubled:
         raise ValueError(
             f'the student ({cfg.model.student.get("type")}) is a whole model '
