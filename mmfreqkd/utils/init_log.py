@@ -10,9 +10,8 @@ class ParameterInitReportFilter(logging.Filter):
 
     After ``init_weights`` mmengine logs, for every parameter, its name,
     shape and initialiser; without a file handler on the logger (no Runner)
-    this goes to the console, one record per parameter (about 700 for a
-    ViT-S, 2000 for a ViT-L). Other records, the checkpoint-loading lines
-    included, pass.
+    this goes to the console, one multi-line record per parameter of the
+    model. Other records, the checkpoint-loading lines included, pass.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
