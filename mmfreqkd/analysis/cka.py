@@ -120,6 +120,11 @@ class LinearCKA(BandStatistic):
         >>> cka.compute()['blocks']['block7']['cka']['low']
     """
 
+    METRIC_DEFINITIONS = dict(
+        cka='||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F), X (N, C_t) and Y '
+        '(N, C_s) the column-centred reference and compared band maps with '
+        'one row per sample and position (N = samples x H x W)')
+
     def __init__(self,
                  low_radius: float = 0.25,
                  high_radius: float = 0.75,
@@ -161,16 +166,17 @@ class LinearCKA(BandStatistic):
 
         Returns:
             dict: ``blocks``: per block name ``num_examples`` (samples x
-            positions), ``grid`` (H, W) and ``cka`` (band -> float);
+            positions), ``grid`` (H, W), ``band_sizes`` (band -> number of
+            frequencies) and ``cka`` (band -> float);
             ``average``: ``cka`` (band -> mean over blocks).
         """
         self.check_updated()
         blocks = OrderedDict()
-        for name, grid in self.grids.items():
+        for name in self.grids:
             stats = self.stats[name]
             blocks[name] = dict(
                 num_examples=stats['full'].count,
-                grid=list(grid),
+                **self.block_grid(name),
                 cka={band: float(stats[band].cka())
                      for band in BANDS})
         average = dict(cka={

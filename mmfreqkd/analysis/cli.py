@@ -16,9 +16,16 @@ from .paired_features import (ANALYSIS_MODES, PairedFeatureExtractor,
                               build_paired_feature_extractor)
 from .reports import save_json
 
-def definitions(standardize: bool) -> dict:
-    """How the JSON outputs' numbers are defined, for ``standardize`` on or
-    off (``--no-standardize``)."""
+def definitions(standardize: bool, statistics: Sequence = ()) -> dict:
+    """How the JSON outputs' numbers are defined.
+
+    Args:
+        standardize (bool): Whether the maps were standardised (off with
+            ``--no-standardize``).
+        statistics (Sequence): The statistics computed; the formulas of
+            their metrics (their ``METRIC_DEFINITIONS``) are included under
+            ``metrics``. Default: ().
+    """
     maps = 'standardised map' if standardize else 'raw map'
     described = dict(
         standardisation='per map: per-channel spatial mean removed, then '
@@ -31,8 +38,14 @@ def definitions(standardize: bool) -> dict:
         '(H//2, W//2) divided by min(H//2, W//2); low: radius <= '
         'low_radius, high: radius >= high_radius, the ring between is '
         f'excluded; full: the whole {maps}',
+        band_sizes='number of frequencies (spectrum entries) a band keeps',
         reference='RGB side (same-model) or teacher(RGB) (teacher-student)',
-        compared='IR side (same-model) or student(IR) (teacher-student)')
+        compared='IR side (same-model) or student(IR) (teacher-student)',
+        metrics={
+            metric: formula
+            for statistic in statistics
+            for metric, formula in statistic.METRIC_DEFINITIONS.items()
+        })
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -158,8 +171,10 @@ def side_labels(args: argparse.Namespace) -> dict:
 
 
 def run_settings(args: argparse.Namespace, extractor: PairedFeatureExtractor,
-                 device: torch.device, num_samples: int) -> dict:
-    """What an analysis ran on, for its JSON output."""
+                 device: torch.device, num_samples: int,
+                 statistics: Sequence = ()) -> dict:
+    """What an analysis ran on and how its numbers are defined, for its JSON
+    output."""
     settings = dict(
         config=args.config,
         checkpoint=args.checkpoint,
@@ -176,7 +191,7 @@ def run_settings(args: argparse.Namespace, extractor: PairedFeatureExtractor,
         standardize=not args.no_standardize,
         batch_size=args.batch_size,
         device=str(device),
-        definitions=definitions(not args.no_standardize))
+        definitions=definitions(not args.no_standardize, statistics))
     return settings
 
 
@@ -208,7 +223,7 @@ def run_statistics(args: argparse.Namespace,
         statistics,
         device=device,
         progress=not args.no_progress)
-    return run_settings(args, extractor, device, seen)
+    return run_settings(args, extractor, device, seen, statistics)
 
 
 def run_band_statistic(args: argparse.Namespace, statistic,
@@ -276,8 +291,28 @@ def parse_with(description: str, adders: List, argv: Optional[list] = None,
     if not 0 <= args.low_radius < args.high_radius:
         parser.error('need 0 <= --low-radius < --high-radius, got '
                      f'{args.low_radius} and {args.high_radius}')
+    if args.device:
+        check_device(parser, args.device)
     if getattr(args, 'num_samples', 0) < 0:
         parser.error('--num-samples must be >= 0 (0: the whole split)')
     if getattr(args, 'batch_size', 1) < 1:
         parser.error('--batch-size must be >= 1')
     return args
+
+
+def check_device(parser: argparse.ArgumentParser, device: str) -> None:
+    """Exit through ``parser.error`` unless ``--device`` names a device
+    this machine has."""
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as error:
+        parser.error(f'--device {device}: {error}')
+    if parsed.type == 'cuda':
+        count = torch.cuda.device_count()
+        if count == 0:
+            parser.error(f'--device {device}: no CUDA device is available '
+                         '(torch.cuda.is_available() is False); use '
+                         '--device cpu')
+        if parsed.index is not None and parsed.index >= count:
+            parser.error(f'--device {device}: only {count} CUDA device(s) '
+                         f'(cuda:0 to cuda:{count - 1})')

@@ -83,6 +83,17 @@ class SpectralDivergence(BandStatistic):
         >>> divergence.compute()['average']['high_low_ratio']['nmse']
     """
 
+    METRIC_DEFINITIONS = dict(
+        mse='mean((t - s)^2) over the C*H*W values of a sample, t and s the '
+        'reference and compared band maps; then averaged over samples',
+        nmse='||t - s||^2 / ||t||^2 per sample (norms over C*H*W); then '
+        'averaged over samples',
+        cosine_distance='1 - <t, s> / (||t|| ||s||) per sample; then '
+        'averaged over samples',
+        high_low_ratio='high-band mean / low-band mean of a metric (per '
+        'block; in "average": of the block-averaged means)',
+        mean_block_ratio='mean over blocks of the per-block high_low_ratio')
+
     def __init__(self,
                  low_radius: float = 0.25,
                  high_radius: float = 0.75,
@@ -124,7 +135,8 @@ class SpectralDivergence(BandStatistic):
 
         Returns:
             dict: ``blocks``: per block name ``num_samples``, ``grid``
-            (H, W), ``mean`` and ``std`` (metric -> band -> float) and
+            (H, W), ``band_sizes`` (band -> number of frequencies), ``mean``
+            and ``std`` (metric -> band -> float) and
             ``high_low_ratio`` (metric -> float); ``average``: ``mean``
             (metric -> band -> mean over blocks), ``high_low_ratio`` (ratio
             of the block averages) and ``mean_block_ratio`` (mean of the
@@ -132,13 +144,13 @@ class SpectralDivergence(BandStatistic):
         """
         self.check_updated()
         blocks = OrderedDict()
-        for name, grid in self.grids.items():
+        for name in self.grids:
             count, sums, squares = self.sums[name]
             mean = sums / count
             std = (squares / count - mean.square()).clamp_min(0).sqrt()
             blocks[name] = dict(
                 num_samples=count,
-                grid=list(grid),
+                **self.block_grid(name),
                 mean=_table(mean),
                 std=_table(std),
                 high_low_ratio={

@@ -11,6 +11,7 @@ import copy
 import csv
 import json
 import os.path as osp
+import re
 
 import matplotlib.image
 import numpy as np
@@ -20,6 +21,7 @@ from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import MODELS, DefaultScope
 
+from analysis_reference import numpy_masks
 from conftest import REPO_ROOT, load_tool
 from mmfreqkd.analysis import (BANDS, METRICS, LinearCKA,
                                PairedFeatureExtractor, SpectralDivergence,
@@ -108,9 +110,17 @@ def test_spectral_divergence_same_model(tmp_path, cfg_options, capsys):
     assert settings['standardize'] is True
     assert 'each standardised map' in settings['definitions']['bands']
     assert 'L2-normalised' in settings['definitions']['standardisation']
+    assert settings['definitions']['metrics'] == \
+        SpectralDivergence.METRIC_DEFINITIONS
+    assert set(SpectralDivergence.METRIC_DEFINITIONS) == {
+        *METRICS, 'high_low_ratio', 'mean_block_ratio'}
     assert list(results['blocks']) == ['block2', 'block4']
+    low_mask, high_mask = numpy_masks(*GRID, 0.25, 0.75)
     for block in results['blocks'].values():
         assert block['num_samples'] == 3 and block['grid'] == GRID
+        assert block['band_sizes'] == dict(
+            full=GRID[0] * GRID[1], low=int(low_mask.sum()),
+            high=int(high_mask.sum()))
         for metric in METRICS:
             for band in BANDS:
                 assert np.isfinite(block['mean'][metric][band])
@@ -300,11 +310,15 @@ def test_cka_tool_with_exported_student(tmp_path, cfg_options, capsys):
     assert 'standardised' not in settings['definitions']['bands']
     assert 'each raw map' in settings['definitions']['bands']
     assert settings['definitions']['standardisation'].startswith('none')
+    assert list(settings['definitions']['metrics']) == ['cka']
     assert settings['blocks'] == dict(block7=1, block23=5)
     assert list(results['blocks']) == ['block7', 'block23']
     for block in results['blocks'].values():
         assert block['num_examples'] == 3 * GRID[0] * GRID[1]
         assert block['grid'] == GRID
+        low_mask, high_mask = numpy_masks(*GRID, 0.3, 0.6)
+        assert (block['band_sizes']['low'], block['band_sizes']['high']) == \
+            (int(low_mask.sum()), int(high_mask.sum()))
         for band in BANDS:
             assert 0 <= block['cka'][band] <= 1
     assert set(results['average']['cka']) == set(BANDS)
@@ -389,3 +403,19 @@ def test_errors(tmp_path, cfg_options, same_model_extractor, capsys):
     with pytest.raises(ValueError, match=r'blocks \[9\] are not analysed'):
         PairedFeatureExtractor(same_model_extractor.distiller,
                                'teacher-student', blocks=[9])
+
+
+@pytest.mark.parametrize('device, count, message', [
+    ('cuda', 0, 'no CUDA device is available'),
+    ('cuda:1', 1, r'only 1 CUDA device\(s\) \(cuda:0 to cuda:0\)'),
+    ('gpu', 1, 'Expected one of'),
+])
+def test_unavailable_device_is_a_usage_error(device, count, message,
+                                             monkeypatch, capsys):
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: count)
+    with pytest.raises(SystemExit) as exc:
+        cka_tool.parse_args([CONFIG, '--device', device])
+    assert exc.value.code == 2
+    error = last_error_line(capsys)
+    assert f'--device {device}' in error
+    assert re.search(message, error)

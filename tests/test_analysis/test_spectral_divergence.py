@@ -1,17 +1,20 @@
 """Spectral divergence metrics against numpy and hand-worked examples."""
 import csv
+import io
 import json
+import logging
 
 import numpy as np
 import pytest
 import torch
+from mmengine.logging import MMLogger
 
 from mmfreqkd.analysis import (BANDS, METRICS, SpectralDivergence,
                                band_divergences, divergence_rows,
                                format_divergence_table, save_divergence_csv,
                                save_json)
 
-from analysis_reference import numpy_bands, numpy_metrics
+from analysis_reference import numpy_bands, numpy_masks, numpy_metrics
 
 
 def numpy_divergence(t, s, low_radius=0.25, high_radius=0.75):
@@ -82,6 +85,10 @@ def test_accumulated_over_batches_matches_numpy():
         block = results['blocks'][name]
         assert block['num_samples'] == 5
         assert block['grid'] == list(t.shape[2:])
+        low_mask, high_mask = numpy_masks(*t.shape[2:], 0.25, 0.75)
+        assert block['band_sizes'] == dict(
+            full=t.shape[2] * t.shape[3], low=int(low_mask.sum()),
+            high=int(high_mask.sum()))
         for metric in METRICS:
             for band in BANDS:
                 values = expected[band][metric]
@@ -159,3 +166,31 @@ def test_errors():
     with pytest.raises(ValueError, match='grid changed'):
         divergence.update('block2', torch.randn(1, 4, 8, 9),
                           torch.randn(1, 4, 8, 9))
+
+
+def test_low_band_of_the_zero_frequency_only_is_warned_once_per_grid():
+    """On a 16 x 16 grid one frequency step is 1/8 of the normalised radius:
+    a low radius of 0.1 keeps the zero frequency alone (the channel means),
+    which the analysis says once per grid; 0.125 keeps five frequencies."""
+    logger = MMLogger.get_instance('test_zero_frequency_low_band')
+    console = io.StringIO()
+    handler = logging.StreamHandler(console)
+    handler.setLevel(logging.WARNING)
+    logger.addHandler(handler)
+    x = torch.randn(2, 3, 16, 16)
+    try:
+        divergence = SpectralDivergence(low_radius=0.1, high_radius=0.75)
+        for name in ('block1', 'block2'):
+            divergence.update(name, x, x.flip(-1))
+        divergence.update('block3', x[..., :12], x[..., :12].flip(-1))
+        wider = SpectralDivergence(low_radius=0.125, high_radius=0.75)
+        wider.update('block1', x, x.flip(-1))
+    finally:
+        logger.removeHandler(handler)
+    messages = console.getvalue().splitlines()
+    assert len(messages) == 2
+    assert 'low band of a 16x16 feature map holds only the zero frequency' \
+        in messages[0] and 'low_radius=0.1' in messages[0]
+    assert '16x12' in messages[1]
+    assert divergence.compute()['blocks']['block1']['band_sizes']['low'] == 1
+    assert wider.compute()['blocks']['block1']['band_sizes']['low'] == 5
