@@ -306,17 +306,17 @@ def test_missing_unexpected_and_mismatched_keys_are_named(tmp_path):
     del missing['blocks.1.norm1.weight']
     model = DINOv2ViT(ARCH, img_size=56, num_register_tokens=4,
                       init_cfg=pretrained(save(missing, tmp_path / 'm.pth')))
-    with pytest.raises(KeyError, match=r"missing keys \['blocks\.1\.norm1"
-                       r"\.weight'\]; unexpected keys none"):
+    with pytest.raises(KeyError, match=r"DINOv2ViT: missing keys: 1 "
+                       r"\(blocks\.1\.norm1\.weight\)\. Check arch"):
         model.init_weights()
 
     unexpected = dict(ours, **{'blocks.0.attn.q_norm.weight': torch.ones(32)})
-    with pytest.raises(KeyError, match=r"unexpected keys \['blocks\.0\.attn"
-                       r"\.q_norm\.weight'\]"):
+    with pytest.raises(KeyError, match=r"unexpected keys: 1 \(blocks\.0\.attn"
+                       r"\.q_norm\.weight\)"):
         load_converted_state_dict(
             DINOv2ViT(ARCH, img_size=56, num_register_tokens=4), unexpected)
     # a checkpoint with registers into a model without them
-    with pytest.raises(KeyError, match=r"unexpected keys \['reg_token'\]"):
+    with pytest.raises(KeyError, match=r"unexpected keys: 1 \(reg_token\)"):
         load_converted_state_dict(DINOv2ViT(ARCH, img_size=56), ours)
     wider = DINOv2ViT(dict(ARCH, feedforward_channels=96), img_size=56,
                       num_register_tokens=4)
@@ -328,8 +328,8 @@ def test_missing_unexpected_and_mismatched_keys_are_named(tmp_path):
 @pytest.mark.parametrize('stored, model_kwargs, error, message', [
     # registers differ: the key check
     (lambda ours: ours, dict(num_register_tokens=0), KeyError,
-     r"checkpoint does not match DINOv2ViT: missing keys none; unexpected "
-     r"keys \['reg_token'\]"),
+     r"checkpoint does not match DINOv2ViT: unexpected keys: 1 "
+     r"\(reg_token\)"),
     # another width: fitting the patch embedding
     (lambda ours: ours, dict(num_register_tokens=4, patch_size=7),
      ValueError, 'checkpoint patch size 14 differs'),
@@ -367,6 +367,48 @@ def test_stage1_checkpoint_as_backbone_points_to_the_export(tmp_path,
     with pytest.raises(KeyError, match='holds only LoRA adapters.*'
                        'export_student.py'):
         backbone.init_weights()
+
+
+def test_fully_tuned_stage1_checkpoint_names_the_student_prefix(tmp_path):
+    """A full fine-tuning Stage-1 checkpoint holds the whole student under
+    ``student.`` next to the connectors: the error names the prefix that
+    selects it, and that prefix loads it exactly."""
+    reference = random_model()
+    stage1 = {'student.' + k: v for k, v in reference.state_dict().items()}
+    stage1['connectors.0.weight'] = torch.zeros(4, 4)
+    path = save({'state_dict': stage1}, tmp_path / 'epoch_1.pth')
+    model = DINOv2ViT(ARCH, img_size=56, num_register_tokens=4,
+                      init_cfg=pretrained(path))
+    with pytest.raises(KeyError, match="under the prefix 'student.': select "
+                       "them with prefix='student.' in the Pretrained "
+                       "init_cfg.*export_student.py"):
+        model.init_weights()
+    model = DINOv2ViT(ARCH, img_size=56, num_register_tokens=4,
+                      init_cfg=pretrained(path, prefix='student.'))
+    model.init_weights()
+    for key, value in reference.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+    # keys under no prefix of a known layout get no such hint
+    save({'head.weight': torch.zeros(2)}, tmp_path / 'other.pth')
+    with pytest.raises(KeyError) as error:
+        DINOv2ViT(ARCH, img_size=56, init_cfg=pretrained(
+            tmp_path / 'other.pth')).init_weights()
+    assert 'prefix' not in str(error.value)
+
+
+def test_many_missing_keys_are_counted_not_listed():
+    """Blocks 1 and 2 of a 3-block model are missing from a 1-block file:
+    the error counts their keys and names the first five."""
+    one_block = random_model(arch=dict(ARCH, num_layers=1)).state_dict()
+    model = DINOv2ViT(ARCH, img_size=56, num_register_tokens=4)
+    absent = [k for k in model.state_dict() if k.startswith(('blocks.1.',
+                                                             'blocks.2.'))]
+    with pytest.raises(KeyError) as error:
+        load_converted_state_dict(model, one_block)
+    message = str(error.value)
+    assert f'missing keys: {len(absent)} ({", ".join(absent[:5])}, ...)' \
+        in message
+    assert absent[5] not in message
 
 
 def test_lora_keys_may_be_missing(tmp_path):

@@ -113,9 +113,9 @@ def test_converts_a_safetensors_hf_file_with_forced_layout(tmp_path, capsys):
 
 @pytest.mark.parametrize('edit, error, names', [
     (lambda sd: sd.pop('blocks.1.attn.qkv.weight'), KeyError,
-     ["missing keys ['blocks.1.attn.qkv.weight']", 'unexpected keys none']),
+     ['DINOv2ViT: missing keys: 1 (blocks.1.attn.qkv.weight). Check']),
     (lambda sd: sd.update({'some_head.weight': torch.zeros(3)}), KeyError,
-     ["missing keys none; unexpected keys ['some_head.weight']"]),
+     ['DINOv2ViT: unexpected keys: 1 (some_head.weight). Check']),
     (lambda sd: sd.update({'blocks.1.mlp.fc2.bias': torch.zeros(31)}),
      ValueError, ['blocks.1.mlp.fc2.bias: checkpoint (31,) vs model (32,)']),
 ])

@@ -46,6 +46,7 @@ import torch
 from mmengine.logging import print_log
 from mmengine.runner import CheckpointLoader
 
+from mmfreqkd.utils.checkpoint import shape_mismatches, summarize_keys
 from .pos_embed import resample_pos_embed
 
 LAYOUTS = ('official', 'timm', 'hf')
@@ -227,16 +228,46 @@ def detect_layout(state_dict: Mapping) -> str:
         layout).
     """
     keys = list(state_dict)
+    layout = _recognised_layout(keys)
+    if layout is None:
+        raise KeyError('cannot tell the layout of this checkpoint (not '
+                       'official DINOv2, timm or Hugging Face); its first '
+                       f'keys: {keys[:8]}' + adapters_only_hint(keys)
+                       + _prefix_hint(keys))
+    return layout
+
+
+def _recognised_layout(keys: List[str]) -> Optional[str]:
+    """The layout :func:`detect_layout` names for ``keys``, or None."""
     if any(k.startswith(('embeddings.', 'encoder.layer.')) for k in keys):
         return 'hf'
-    if ('register_tokens' in state_dict or 'mask_token' in state_dict
-            or any(_OFFICIAL_KEY.match(k) for k in keys)):
+    if any(k in ('register_tokens', 'mask_token') or _OFFICIAL_KEY.match(k)
+           for k in keys):
         return 'official'
-    if 'cls_token' in state_dict or any(k.startswith('blocks.') for k in keys):
+    if 'cls_token' in keys or any(k.startswith('blocks.') for k in keys):
         return 'timm'
-    raise KeyError('cannot tell the layout of this checkpoint (not official '
-                   'DINOv2, timm or Hugging Face); its first keys: '
-                   f'{keys[:8]}' + adapters_only_hint(keys))
+    return None
+
+
+def _prefix_hint(keys: List[str]) -> str:
+    """A sentence naming the key prefixes under which a known layout lies
+    (e.g. ``'student.'`` of a fully fine-tuned Stage-1 checkpoint), else
+    ``''``; none when the file holds only adapters (see
+    :func:`adapters_only_hint`)."""
+    if adapters_only_hint(keys):
+        return ''
+    roots = sorted({k.split('.')[0] + '.' for k in keys if '.' in k})
+    found = [
+        root for root in roots if _recognised_layout(
+            [k[len(root):] for k in keys if k.startswith(root)])
+    ]
+    if not found:
+        return ''
+    return (f'. DINOv2 weights lie under the prefix {found[0]!r}: select them '
+            f"with prefix='{found[0]}' in the Pretrained init_cfg"
+            + (' (a Stage-1 checkpoint\'s student; tools/model_converters/'
+               'export_student.py writes it as a backbone file)'
+               if found[0] == 'student.' else ''))
 
 
 def adapters_only_hint(keys: List[str]) -> str:
@@ -508,26 +539,28 @@ def check_converted_state_dict(model: torch.nn.Module,
 
     Raises:
         KeyError: When keys are missing (other than ``lora_`` ones) or
-            unexpected; the message names them.
-        ValueError: When shapes differ; the message names the keys.
+            unexpected; the message counts them and names the first ones.
+        ValueError: When shapes differ; the message counts the keys and
+            names the first ones.
     """
     expected = model.state_dict()
     missing = [k for k in expected if k not in state_dict and 'lora_' not in k]
     unexpected = [k for k in state_dict if k not in expected]
     if missing or unexpected:
+        problems = [
+            f'{kind} keys: {summarize_keys(keys)}'
+            for kind, keys in (('missing', missing), ('unexpected',
+                                                      unexpected)) if keys
+        ]
         raise KeyError(
-            f'checkpoint does not match {type(model).__name__}: missing keys '
-            f'{missing or "none"}; unexpected keys {unexpected or "none"}. '
-            'Check arch, num_register_tokens and the checkpoint layout or '
-            'prefix' + adapters_only_hint(unexpected) + '.')
-    mismatched = [
-        f'{k}: checkpoint {tuple(v.shape)} vs model '
-        f'{tuple(expected[k].shape)}' for k, v in state_dict.items()
-        if v.shape != expected[k].shape
-    ]
+            f'checkpoint does not match {type(model).__name__}: '
+            + '; '.join(problems) + '. Check arch, num_register_tokens and '
+            'the checkpoint layout or prefix' + adapters_only_hint(unexpected)
+            + '.')
+    mismatched = shape_mismatches(expected, state_dict)
     if mismatched:
         raise ValueError('checkpoint shapes do not match the model: '
-                         + '; '.join(mismatched))
+                         + summarize_keys(mismatched, limit=3))
 
 
 def load_converted_state_dict(model: torch.nn.Module,
