@@ -8,18 +8,19 @@ base ``weight`` and ``bias`` keep their names, so pretrained weights load
 into an injected model unchanged, and adapter keys all contain ``lora_``.
 Each layer also saves its scale ``alpha / rank`` (``lora_scaling``), and
 loading adapters trained at another scale is an error: the same ``A`` and
-``B`` at another scale are another model. Checkpoints written before the
-scale was saved load with a warning (:func:`split_unsaved_scales`).
+``B`` at another scale are another model.
 
-Typical use (FreqKD Stage 1, then Stage 2)::
+Use outside a distiller (the FreqKD distillers do the same through their
+``lora`` argument, and their checkpoints keep only the adapters because the
+frozen base weights are left out)::
 
     names = inject_lora(model, ('attn.qkv', 'mlp.fc1', 'mlp.fc2'),
                         rank=64, alpha=64, dropout=0.05)
     mark_only_lora_trainable(model)
-    ...  # train; save lora_state_dict(model)
+    ...  # train; torch.save(lora_state_dict(model), path)
+    load_lora_state_dict(other, torch.load(path))  # same base, same LoRA
     merge_lora(model, scale=0.5)  # plain nn.Linear layers again
 """
-import logging
 import math
 from collections import OrderedDict
 from typing import Dict, List, Mapping, Optional, Sequence, Union
@@ -27,7 +28,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.logging import print_log
+
+from mmfreqkd.utils.checkpoint import key_problems, shape_mismatches
 
 
 #: State-dict name of the saved adapter scale (see :class:`LoRALinear`).
@@ -199,29 +201,6 @@ def _scaling_mismatch(key: str, value, layer: LoRALinear) -> Optional[str]:
             'and rank they were trained with.')
 
 
-def split_unsaved_scales(missing: Sequence[str]) -> tuple:
-    """Separate missing ``lora_scaling`` keys from other missing keys.
-
-    Checkpoints written before the adapters saved their scale lack these
-    keys; they still load, with a warning that the scale is unchecked.
-
-    Args:
-        missing (Sequence[str]): Missing state-dict keys.
-
-    Returns:
-        tuple[list[str], list[str]]: The other missing keys, and the
-        missing scale keys (a warning was logged when any).
-    """
-    scales = [k for k in missing if k.rsplit('.', 1)[-1] == SCALE_KEY]
-    if scales:
-        print_log(
-            f'The checkpoint has no saved LoRA scale ({len(scales)} adapters, '
-            f'e.g. {scales[0]}; written before scales were saved): it is '
-            'loaded, but whether it was trained with this alpha and rank '
-            'cannot be checked', logger='current', level=logging.WARNING)
-    return [k for k in missing if k not in scales], scales
-
-
 def _matches(name: str, targets: Sequence[str]) -> bool:
     return any(name == t or name.endswith('.' + t) for t in targets)
 
@@ -390,19 +369,15 @@ def load_lora_state_dict(model: nn.Module,
             the message names the keys and values.
     """
     own = {k: v for k, v in model.state_dict().items() if 'lora_' in k}
-    missing, _ = split_unsaved_scales(
-        [k for k in own if k not in state_dict])
+    missing = [k for k in own if k not in state_dict]
     unexpected = [k for k in state_dict if k not in own]
     if missing or unexpected:
-        raise KeyError(f'load_lora_state_dict: missing keys '
-                       f'{missing or "none"}; unexpected keys '
-                       f'{unexpected or "none"}')
-    mismatched = [f'{k}: {tuple(state_dict[k].shape)} vs {tuple(v.shape)}'
-                  for k, v in own.items()
-                  if k in state_dict and state_dict[k].shape != v.shape]
+        raise KeyError('load_lora_state_dict: '
+                       + key_problems(missing, unexpected))
+    mismatched = shape_mismatches(own, state_dict)
     if mismatched:
-        raise ValueError('load_lora_state_dict: shape mismatch: '
-                         + '; '.join(mismatched))
+        raise ValueError('load_lora_state_dict: '
+                         + key_problems(mis_shaped=mismatched))
     keys = {(name + '.' if name else '') + SCALE_KEY: module
             for name, module in model.named_modules()
             if isinstance(module, LoRALinear)}

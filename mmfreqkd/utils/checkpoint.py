@@ -46,6 +46,31 @@ def key_roots(keys: Sequence[str]) -> List[str]:
     return sorted({key.split('.')[0] + '.' for key in keys})
 
 
+def key_problems(missing: Sequence[str] = (),
+                 unexpected: Sequence[str] = (),
+                 mis_shaped: Sequence[str] = ()) -> str:
+    """``'missing keys: 2 (a, b); unexpected keys: 1 (c)'``: the non-empty
+    kinds, counted, with their first keys (three for shapes).
+
+    Args:
+        missing (Sequence[str]): Keys of the model the checkpoint lacks.
+        unexpected (Sequence[str]): Keys of the checkpoint the model lacks.
+        mis_shaped (Sequence[str]): ``'key: checkpoint (..) vs model (..)'``.
+
+    Returns:
+        str: The description, ``''`` when all are empty.
+    """
+    problems = []
+    if missing:
+        problems.append(f'missing keys: {summarize_keys(missing)}')
+    if unexpected:
+        problems.append(f'unexpected keys: {summarize_keys(unexpected)}')
+    if mis_shaped:
+        problems.append('keys whose shape differs: '
+                        + summarize_keys(mis_shaped, limit=3))
+    return '; '.join(problems)
+
+
 def mismatch_message(checkpoint: str,
                      model: str,
                      missing: Sequence[str] = (),
@@ -72,17 +97,9 @@ def mismatch_message(checkpoint: str,
     Returns:
         str: The message.
     """
-    problems = []
-    if missing:
-        problems.append(f'missing keys: {summarize_keys(missing)}')
-    if unexpected:
-        problems.append(f'unexpected keys: {summarize_keys(unexpected)}')
-    if mis_shaped:
-        problems.append('keys whose shape differs: '
-                        + summarize_keys(mis_shaped, limit=3))
     where = f' (keys under prefix {prefix!r})' if prefix else ''
     message = (f'checkpoint {checkpoint}{where} does not fit the {model}: '
-               + '; '.join(problems))
+               + key_problems(missing, unexpected, mis_shaped))
     if checkpoint_keys:
         message += (f'\nThe keys read start with '
                     f'{key_roots(checkpoint_keys)}.')

@@ -1,8 +1,6 @@
 """FreqKDDistiller: what trains, what is saved, what is exported."""
 import copy
-import logging
 import re
-from unittest import mock
 
 import pytest
 import torch
@@ -11,9 +9,9 @@ from mmengine.registry import MODELS, DefaultScope
 from mmengine.runner import load_checkpoint, load_state_dict
 
 import mmfreqkd  # noqa: F401
-from mmfreqkd.models import lora
 from mmfreqkd.models.lora import LoRALinear
 from tiny_distiller import TINY_ARCH, tiny_vit
+
 
 def build_distiller(student=None, lora=dict(rank=4, alpha=8, dropout=0.0),
                     pairs=None, loss=None, **kwargs):
@@ -221,28 +219,18 @@ def test_checkpoint_of_another_lora_alpha_is_refused(tmp_path):
             torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
-def test_checkpoint_without_saved_lora_scales_loads_with_a_warning():
-    """Checkpoints written before the adapters saved their scale still
-    load (strictly too), with a warning that the scale is unchecked."""
+def test_checkpoint_without_saved_lora_scales_is_refused():
+    """Without ``lora_scaling`` the adapters' scale cannot be checked: the
+    keys are missing trained keys like any other adapter tensor."""
     trained = build_distiller(lora=dict(rank=4, alpha=4, dropout=0.0))
-    train_one_step(trained, paired_batch(), lr=0.5)
-    old_style = {k: v for k, v in trained.state_dict().items()
-                 if not k.endswith('.lora_scaling')}
+    without_scales = {k: v for k, v in trained.state_dict().items()
+                      if not k.endswith('.lora_scaling')}
     fresh = build_distiller(lora=dict(rank=4, alpha=4, dropout=0.0))
-    with mock.patch.object(lora, 'print_log') as log:
-        result = fresh.load_state_dict(old_style, strict=True)
-    assert result.missing_keys == [] and result.unexpected_keys == []
-    (message, ), options = log.call_args
     adapters = sum(isinstance(m, LoRALinear) for m in fresh.modules())
-    assert f'no saved LoRA scale ({adapters} adapters' in message
-    assert 'cannot be checked' in message
-    assert options['level'] == logging.WARNING
-    key = 'student.blocks.0.attn.qkv.lora_B'
-    assert torch.equal(fresh.state_dict()[key], trained.state_dict()[key])
-    # other missing adapter tensors are still an error
-    del old_style[key]
-    with pytest.raises(RuntimeError, match=f"Missing trained keys: .*{key}"):
-        fresh.load_state_dict(old_style, strict=False)
+    with pytest.raises(RuntimeError, match=rf'Missing trained keys: '
+                       rf'{adapters} \(student\.blocks\.0\.attn\.qkv\.'
+                       'lora_scaling'):
+        fresh.load_state_dict(without_scales, strict=False)
 
 
 @pytest.mark.parametrize('change, error, match', [

@@ -46,7 +46,7 @@ import torch
 from mmengine.logging import print_log
 from mmengine.runner import CheckpointLoader
 
-from mmfreqkd.utils.checkpoint import shape_mismatches, summarize_keys
+from mmfreqkd.utils.checkpoint import key_problems, shape_mismatches
 from .pos_embed import resample_pos_embed
 
 LAYOUTS = ('official', 'timm', 'hf')
@@ -547,20 +547,15 @@ def check_converted_state_dict(model: torch.nn.Module,
     missing = [k for k in expected if k not in state_dict and 'lora_' not in k]
     unexpected = [k for k in state_dict if k not in expected]
     if missing or unexpected:
-        problems = [
-            f'{kind} keys: {summarize_keys(keys)}'
-            for kind, keys in (('missing', missing), ('unexpected',
-                                                      unexpected)) if keys
-        ]
         raise KeyError(
             f'checkpoint does not match {type(model).__name__}: '
-            + '; '.join(problems) + '. Check arch, num_register_tokens and '
-            'the checkpoint layout or prefix' + adapters_only_hint(unexpected)
-            + '.')
+            + key_problems(missing, unexpected) + '. Check arch, '
+            'num_register_tokens and the checkpoint layout or prefix'
+            + adapters_only_hint(unexpected) + '.')
     mismatched = shape_mismatches(expected, state_dict)
     if mismatched:
-        raise ValueError('checkpoint shapes do not match the model: '
-                         + summarize_keys(mismatched, limit=3))
+        raise ValueError(f'checkpoint does not match {type(model).__name__}: '
+                         + key_problems(mis_shaped=mismatched))
 
 
 def load_converted_state_dict(model: torch.nn.Module,

@@ -15,8 +15,7 @@ from mmengine.registry import MODELS
 from mmengine.runner import CheckpointLoader
 
 from ..backbones.dinov2_checkpoint import with_prefix
-from ..lora import (inject_lora, mark_only_lora_trainable, merge_lora,
-                    split_unsaved_scales)
+from ..lora import inject_lora, mark_only_lora_trainable, merge_lora
 from ...utils.checkpoint import shape_mismatches, summarize_keys
 from ..precision import autocast_disabled
 from ..weight_init import CheckedPretrainedInit
@@ -410,8 +409,7 @@ class BaseDistiller(BaseModel):
     def _check_loaded_keys(module, incompatible_keys):
         untrained = set(module._untrained_keys())
         missing = incompatible_keys.missing_keys
-        missing[:], _ = split_unsaved_scales(
-            [k for k in missing if k not in untrained])
+        missing[:] = [k for k in missing if k not in untrained]
         trained_missing = [
             k for k in missing if 'num_batches_tracked' not in k
         ]
