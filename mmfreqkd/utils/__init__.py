@@ -1,4 +1,5 @@
-"""Utilities shared by the command-line tools."""
+"""Config loading, checked checkpoint loading and error reporting, shared
+by the command-line tools and the models."""
 from .checkpoint import (CheckpointMismatchError, checked_loading,
                          key_problems, mismatch_message, shape_mismatches,
                          summarize_keys)

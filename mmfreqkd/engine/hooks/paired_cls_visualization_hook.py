@@ -21,8 +21,9 @@ class PairedClsVisualizationHook(VisualizationHook):
     through unchanged, so the hook also serves single-modality configs.
 
     Drawings are named after the image file as in MMPretrain, plus the
-    dataset index when the sample has one (``sample_idx``):
-    ``FLIR_00001_17.jpg_0.png`` for sample 17. Datasets with several samples
+    dataset index before the extension when the sample has one
+    (``sample_idx``): ``FLIR_00001_PreviewData_17.jpeg_0.png`` for sample
+    17 of a FLIR crop set at step 0. Datasets with several samples
     per image (one per object crop, :class:`PairedObjectCropDataset`) would
     otherwise write all of an image's crops to one file.
 

@@ -120,9 +120,9 @@ class BaseDistiller(BaseModel):
     """Base class of the distillers: a frozen teacher and a student.
 
     It builds both models, freezes the teacher (no gradients, eval mode
-    through :meth:`train`, forward under ``torch.no_grad()`` in the
-    subclasses through :meth:`teacher_autocast`) and keeps checkpoints small
-    and honest: a state-dict hook drops every key that training never
+    through :meth:`train`; the subclasses run its forward under
+    ``torch.no_grad()`` and :meth:`teacher_autocast`) and keeps checkpoints
+    small and honest: a state-dict hook drops every key that training never
     changes (the whole teacher, frozen student parameters such as the base
     weights of a LoRA student), and load hooks accept exactly those keys as
     missing while any other missing or unexpected key, or a tensor whose
