@@ -346,9 +346,17 @@ class BaseDistiller(BaseModel):
         return self
 
     def teacher_autocast(self, device: torch.device) -> ContextManager:
-        """Autocast context of the teacher forward on ``device``, following
+        """Autocast context of the teacher forward, following
         ``teacher_dtype``; float32 disables autocast, so that the teacher
-        stays in float32 inside a mixed-precision region of the student."""
+        stays in float32 inside a mixed-precision region of the student.
+
+        Args:
+            device (torch.device): Device of the teacher's inputs; ``'auto'``
+                means bfloat16 on CUDA and float32 elsewhere.
+
+        Returns:
+            ContextManager: The context to run the teacher in.
+        """
         dtype = self.teacher_dtype
         if dtype == 'auto':
             dtype = 'bfloat16' if device.type == 'cuda' else 'float32'

@@ -124,6 +124,12 @@ def project_student_feature(pair: dict, connectors: nn.ModuleDict,
     Through the pair's connector when it has one; otherwise the channels
     must match and the grid is resized bilinearly if it differs.
 
+    Args:
+        pair (dict): The distill pair (its ``name`` keys ``connectors``).
+        connectors (nn.ModuleDict): Connectors by pair name.
+        student_feat (Tensor): Student map (B, C_s, H_s, W_s).
+        teacher_feat (Tensor): Teacher map (B, C_t, H_t, W_t).
+
     Returns:
         Tensor: (B, C_t, H_t, W_t).
     """

@@ -146,11 +146,19 @@ class FreqKDDistiller(BaseDistiller):
             self,
             rgb: torch.Tensor,
             data_samples: Optional[list] = None) -> Tuple[torch.Tensor, ...]:
-        """Teacher maps of the RGB batch (B, 3, H, W), in float32.
+        """Teacher maps of the RGB batch, in float32.
 
         With a teacher feature cache and ``data_samples`` (whose metainfo
         gives the cache keys), only the samples not cached yet go through
         the teacher.
+
+        Args:
+            rgb (Tensor): Normalised RGB images (B, 3, H, W).
+            data_samples (list, optional): The batch's data samples; needed
+                to use the cache.
+
+        Returns:
+            tuple[Tensor]: One (B, C_t, H_t, W_t) map per teacher output.
         """
         cache = self.teacher_cache
         if cache is None or data_samples is None:

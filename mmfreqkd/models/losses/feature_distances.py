@@ -21,7 +21,16 @@ def _reduce(values: torch.Tensor, reduction: str) -> torch.Tensor:
 
 def mse_distance(student: torch.Tensor, teacher: torch.Tensor,
                  reduction: str) -> torch.Tensor:
-    """Mean squared error."""
+    """Mean squared error.
+
+    Args:
+        student (Tensor): Student maps (B, C, H, W).
+        teacher (Tensor): Teacher maps, the shape of ``student``.
+        reduction (str): ``'mean'`` or ``'none'``.
+
+    Returns:
+        Tensor: A scalar, or (B,) for ``reduction='none'``.
+    """
     if reduction == 'mean':
         return F.mse_loss(student, teacher)
     return _reduce((student - teacher).square(), reduction)
@@ -39,13 +48,31 @@ def log_abs1p(x: torch.Tensor) -> torch.Tensor:
 
 def log_mse_distance(student: torch.Tensor, teacher: torch.Tensor,
                      reduction: str) -> torch.Tensor:
-    """MSE between ``log(1 + |student|)`` and ``log(1 + |teacher|)``."""
+    """MSE between ``log(1 + |student|)`` and ``log(1 + |teacher|)``.
+
+    Args:
+        student (Tensor): Student maps (B, C, H, W).
+        teacher (Tensor): Teacher maps, the shape of ``student``.
+        reduction (str): ``'mean'`` or ``'none'``.
+
+    Returns:
+        Tensor: A scalar, or (B,) for ``reduction='none'``.
+    """
     return mse_distance(log_abs1p(student), log_abs1p(teacher), reduction)
 
 
 def l1_distance(student: torch.Tensor, teacher: torch.Tensor,
                 reduction: str) -> torch.Tensor:
-    """Mean absolute error."""
+    """Mean absolute error.
+
+    Args:
+        student (Tensor): Student maps (B, C, H, W).
+        teacher (Tensor): Teacher maps, the shape of ``student``.
+        reduction (str): ``'mean'`` or ``'none'``.
+
+    Returns:
+        Tensor: A scalar, or (B,) for ``reduction='none'``.
+    """
     if reduction == 'mean':
         return F.l1_loss(student, teacher)
     return _reduce((student - teacher).abs(), reduction)
@@ -60,6 +87,15 @@ def cosine_distance(student: torch.Tensor,
     Each vector is divided by ``max(norm, eps)``: a zero vector gives
     cosine 0 (distance 1) with finite gradients, while a vector of norm
     below ``eps`` keeps a proportionally smaller cosine.
+
+    Args:
+        student (Tensor): Student maps (B, C, H, W).
+        teacher (Tensor): Teacher maps, the shape of ``student``.
+        reduction (str): ``'mean'`` or ``'none'``.
+        eps (float): Floor of the vector norms. Default: 1e-6.
+
+    Returns:
+        Tensor: A scalar, or (B,) for ``reduction='none'``.
     """
 
     def unit(x):

@@ -294,13 +294,25 @@ class FusedBandLossFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_low: Tensor, grad_high: Tensor):
+        """Gradient of the student maps, computed outside autocast.
+
+        Args:
+            ctx: The context ``forward`` filled.
+            grad_low (Tensor): Gradient of the weighted low-band loss (a
+                scalar, or (B,) for ``reduction='none'``).
+            grad_high (Tensor): Same for the high band.
+
+        Returns:
+            tuple: The gradient of the student maps (B, C, H, W), then None
+            for every other argument of ``forward``.
+        """
         with autocast_disabled(grad_low.device):
             return FusedBandLossFunction.backward_pass(
                 ctx, grad_low, grad_high)
 
     @staticmethod
     def backward_pass(ctx, grad_low: Tensor, grad_high: Tensor):
-        """The backward pass, outside autocast (arguments of ``backward``)."""
+        """The body of :meth:`backward` (same arguments and result)."""
         (chunks, splitter, weights, normalizer, standardize, eps, reduction,
          dtype) = ctx.setup
         student, *band_grads = ctx.saved_tensors
