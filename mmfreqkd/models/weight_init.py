@@ -22,6 +22,7 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Mapping
+from typing import Optional, Tuple
 
 import torch.nn as nn
 from mmengine.logging import print_log
@@ -32,6 +33,68 @@ from mmengine.runner import CheckpointLoader
 
 from ..utils.checkpoint import (CheckpointMismatchError, checked_loading,
                                 key_roots)
+
+
+def read_pretrained_state_dict(checkpoint: str,
+                               prefix: Optional[str] = None,
+                               map_location: str = 'cpu') -> Tuple[dict, list]:
+    """Read a checkpoint as mmengine's ``Pretrained`` initialiser does.
+
+    The file is read with :class:`mmengine.runner.CheckpointLoader` (paths
+    and URIs), its ``state_dict`` entry is used when it has one, ``module.``
+    key prefixes are stripped and, with ``prefix``, only the keys under it
+    are kept, stripped of it (with the load metadata, e.g. BatchNorm
+    versions, following them).
+
+    Args:
+        checkpoint (str): Path or URI of the checkpoint.
+        prefix (str, optional): Prefix of the wanted keys, e.g.
+            ``'backbone.'`` (the trailing dot may be left out).
+        map_location (str): Device of the loaded tensors. Default: 'cpu'.
+
+    Returns:
+        tuple[OrderedDict, list[str]]: The tensors by module key, and all
+        the keys of the file before selection.
+
+    Raises:
+        CheckpointMismatchError: When the file holds no state dict, or no
+            key under ``prefix``; the message names the file.
+    """
+    loaded = CheckpointLoader.load_checkpoint(
+        checkpoint, map_location=map_location)
+    state_dict = loaded.get('state_dict', loaded) \
+        if isinstance(loaded, Mapping) else None
+    if not isinstance(state_dict, Mapping):
+        raise CheckpointMismatchError(
+            f'checkpoint {checkpoint} holds no state dict '
+            f'(got {type(loaded).__name__})')
+    metadata = getattr(state_dict, '_metadata', None) or {}
+    state_dict = {
+        re.sub(r'^module\.', '', k): v
+        for k, v in state_dict.items()
+    }
+    all_keys = list(state_dict)
+    if prefix:
+        prefix = prefix if prefix.endswith('.') else prefix + '.'
+        state_dict = {
+            k[len(prefix):]: v
+            for k, v in state_dict.items() if k.startswith(prefix)
+        }
+        if not state_dict:
+            raise CheckpointMismatchError(
+                f'checkpoint {checkpoint}: no key starts with prefix '
+                f'{prefix!r}; its keys start with {key_roots(all_keys)}. '
+                'Set init_cfg.prefix to the prefix of the weights to load, '
+                'or None when they have none.')
+        # module versions (e.g. of BatchNorm) follow the keys
+        metadata = {
+            ('' if k == prefix[:-1] else k[len(prefix):]): v
+            for k, v in metadata.items()
+            if k == prefix[:-1] or k.startswith(prefix)
+        }
+    state_dict = OrderedDict(state_dict)
+    state_dict._metadata = metadata
+    return state_dict, all_keys
 
 
 def _is_lora_key(key: str) -> bool:
@@ -89,7 +152,8 @@ class CheckedPretrainedInit(PretrainedInit):
         where = f' (prefix {self.prefix!r})' if self.prefix else ''
         print_log(f'load {type(module).__name__}{where} from '
                   f'{self.checkpoint}, checked', logger='current')
-        state_dict, all_keys = self._read_state_dict()
+        state_dict, all_keys = read_pretrained_state_dict(
+            self.checkpoint, self.prefix, self.map_location)
         with checked_loading(
                 module, self.checkpoint, prefix=self.prefix,
                 allow_unexpected=True, allow_missing=_is_lora_key,
@@ -103,52 +167,6 @@ class CheckedPretrainedInit(PretrainedInit):
                 logger='current', level=logging.INFO)
         if hasattr(module, '_params_init_info'):
             update_init_info(module, init_info=self._get_init_info())
-
-    def _read_state_dict(self):
-        """The state dict to load, and all the keys of the file.
-
-        Returns:
-            tuple[dict, list[str]]: Tensors by module key (``module.``
-            stripped, ``prefix`` selected and stripped, load metadata kept),
-            and the file's keys before selection.
-        """
-        checkpoint = CheckpointLoader.load_checkpoint(
-            self.checkpoint, map_location=self.map_location)
-        state_dict = checkpoint.get('state_dict', checkpoint) \
-            if isinstance(checkpoint, Mapping) else None
-        if not isinstance(state_dict, Mapping):
-            raise CheckpointMismatchError(
-                f'checkpoint {self.checkpoint} holds no state dict '
-                f'(got {type(checkpoint).__name__})')
-        metadata = getattr(state_dict, '_metadata', None) or {}
-        state_dict = {
-            re.sub(r'^module\.', '', k): v
-            for k, v in state_dict.items()
-        }
-        all_keys = list(state_dict)
-        if self.prefix:
-            prefix = self.prefix if self.prefix.endswith('.') \
-                else self.prefix + '.'
-            state_dict = {
-                k[len(prefix):]: v
-                for k, v in state_dict.items() if k.startswith(prefix)
-            }
-            if not state_dict:
-                raise CheckpointMismatchError(
-                    f'checkpoint {self.checkpoint}: no key starts with '
-                    f'prefix {prefix!r}; its keys start with '
-                    f'{key_roots(all_keys)}. Set init_cfg.prefix to the '
-                    'prefix of the weights to load, or None when they '
-                    'have none.')
-            # module versions (e.g. of BatchNorm) follow the keys
-            metadata = {
-                ('' if k == prefix[:-1] else k[len(prefix):]): v
-                for k, v in metadata.items()
-                if k == prefix[:-1] or k.startswith(prefix)
-            }
-        state_dict = OrderedDict(state_dict)
-        state_dict._metadata = metadata
-        return state_dict, all_keys
 
     def _get_init_info(self) -> str:
         where = f' (prefix {self.prefix!r})' if self.prefix else ''

@@ -261,10 +261,13 @@ def test_mismatched_teacher_checkpoint_is_an_error(tmp_path):
     with pytest.raises(RuntimeError) as exc:
         build_with_teacher_checkpoint(prefixed).init_weights()
     message = str(exc.value)
-    assert message.startswith(f'{prefixed} does not fit the ImageClassifier')
-    assert 'Missing key(s) in state_dict: "backbone.conv1.weight"' in message
-    assert 'Unexpected key(s) in state_dict: ' \
-        '"student.backbone.conv1.weight"' in message
+    # BatchNorm's batch counters may be missing, not unexpected
+    counted = [k for k in state if not k.endswith('num_batches_tracked')]
+    assert message.startswith(
+        f'checkpoint {prefixed} does not fit the ImageClassifier: missing '
+        f'keys: {len(counted)} (backbone.conv1.weight, ')
+    assert f'unexpected keys: {len(state)} (student.backbone.conv1.weight, ' \
+        in message
     assert "The keys read start with ['student.']" in message
 
     # a checkpoint of a narrower classifier: every shape differs
@@ -273,10 +276,11 @@ def test_mismatched_teacher_checkpoint_is_an_error(tmp_path):
     with pytest.raises(RuntimeError) as exc:
         build_with_teacher_checkpoint(narrow).init_weights()
     message = str(exc.value)
-    assert message.startswith(f'{narrow} does not fit the ImageClassifier')
-    assert ('size mismatch for backbone.conv1.weight: copying a param with '
-            'shape torch.Size([4, 3, 3, 3]) from checkpoint, the shape in '
-            'current model is torch.Size([8, 3, 3, 3])') in message
+    assert message.startswith(
+        f'checkpoint {narrow} does not fit the ImageClassifier: keys whose '
+        'shape differs: ')
+    assert ('backbone.conv1.weight: checkpoint (4, 3, 3, 3) vs model '
+            '(8, 3, 3, 3)') in message
 
     with pytest.raises(KeyError, match='unknown keys'):
         build_with_teacher_checkpoint(narrow, strict=False)

@@ -2,7 +2,6 @@
 import copy
 import itertools
 import os.path as osp
-import re
 from collections.abc import Mapping
 from typing import ContextManager, Dict, List, Optional, Union
 
@@ -12,13 +11,13 @@ from mmengine.logging import MMLogger, print_log
 from mmengine.model import BaseModel
 from mmengine.model.weight_init import PretrainedInit
 from mmengine.registry import MODELS
-from mmengine.runner import CheckpointLoader
 
 from ..backbones.dinov2_checkpoint import with_prefix
 from ..lora import inject_lora, mark_only_lora_trainable, merge_lora
-from ...utils.checkpoint import shape_mismatches, summarize_keys
+from ...utils.checkpoint import (checked_loading, shape_mismatches,
+                                 summarize_keys)
 from ..precision import autocast_disabled
-from ..weight_init import CheckedPretrainedInit
+from ..weight_init import CheckedPretrainedInit, read_pretrained_state_dict
 
 TEACHER_DTYPES = ('auto', 'bfloat16', 'float16', 'float32')
 # The arguments of mmengine's ``Pretrained`` initialiser.
@@ -61,15 +60,10 @@ def load_pretrained_strictly(module: nn.Module,
                              prefix: Optional[str] = None,
                              map_location: str = 'cpu') -> None:
     """Load a checkpoint into a module as mmengine's ``Pretrained``
-    initialiser does, but strictly.
-
-    As :class:`mmengine.model.PretrainedInit`: the file is read with
-    :class:`mmengine.runner.CheckpointLoader` (paths and URIs), its
-    ``state_dict`` entry is used when it has one, ``module.`` key prefixes
-    are stripped and, with ``prefix``, only the keys under it are kept,
-    stripped. Unlike it, the tensors must fit the module exactly: a missing
-    or unexpected key, or a shape that differs, is an error (the module's
-    own load hooks, e.g. key renaming, run first).
+    initialiser reads it (:func:`~mmfreqkd.models.weight_init.
+    read_pretrained_state_dict`), but strictly: a missing or unexpected key,
+    or a shape that differs, is an error (the module's own load hooks, e.g.
+    key renaming, run first).
 
     Args:
         module (nn.Module): The module to load into.
@@ -79,41 +73,14 @@ def load_pretrained_strictly(module: nn.Module,
         map_location (str): Device for the loaded tensors.
 
     Raises:
-        RuntimeError: The message names the file and the missing,
-            unexpected and mis-shaped keys.
+        CheckpointMismatchError: The message names the file and counts the
+            missing, unexpected and mis-shaped keys.
     """
-    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location)
-    state_dict = loaded.get('state_dict', loaded) \
-        if isinstance(loaded, Mapping) else None
-    if not isinstance(state_dict, Mapping):
-        raise RuntimeError(f'{checkpoint} holds no state dict')
-    state_dict = {
-        re.sub(r'^module\.', '', k): v
-        for k, v in state_dict.items()
-    }
-    if prefix:
-        prefix = prefix if prefix.endswith('.') else prefix + '.'
-        selected = {
-            k[len(prefix):]: v
-            for k, v in state_dict.items() if k.startswith(prefix)
-        }
-        if not selected:
-            roots = sorted({k.split('.')[0] + '.' for k in state_dict})
-            raise RuntimeError(
-                f'{checkpoint}: no key starts with prefix {prefix!r}; its '
-                f'keys start with {roots}')
-        state_dict = selected
-    try:
-        module.load_state_dict(state_dict, strict=True)
-    except RuntimeError as error:
-        roots = sorted({k.split('.')[0] + '.' for k in state_dict})
-        raise RuntimeError(
-            f'{checkpoint} does not fit the {type(module).__name__}'
-            + (f' (keys under prefix {prefix!r})' if prefix else '')
-            + f': {error}\nThe keys read start with {roots}. Check that the '
-            'file holds this model (same architecture and widths) and set '
-            "init_cfg.prefix when its keys carry one (e.g. prefix='backbone.')"
-        ) from None
+    state_dict, all_keys = read_pretrained_state_dict(checkpoint, prefix,
+                                                      map_location)
+    with checked_loading(module, checkpoint, prefix=prefix,
+                         checkpoint_keys=all_keys):
+        module.load_state_dict(state_dict, strict=False)
 
 
 class BaseDistiller(BaseModel):
