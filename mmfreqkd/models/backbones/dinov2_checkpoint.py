@@ -47,6 +47,7 @@ from mmengine.logging import print_log
 from mmengine.runner import CheckpointLoader
 
 from mmfreqkd.utils.checkpoint import key_problems, shape_mismatches
+from mmfreqkd.utils.errors import with_prefix
 from .pos_embed import resample_pos_embed
 
 LAYOUTS = ('official', 'timm', 'hf')
@@ -92,26 +93,6 @@ _HF_EMBEDDINGS = {
     'embeddings.patch_embeddings.projection.weight': 'patch_embed.proj.weight',
     'embeddings.patch_embeddings.projection.bias': 'patch_embed.proj.bias',
 }
-
-
-def with_prefix(error: Exception, prefix: str) -> Exception:
-    """The same kind of error with ``prefix: `` before its message.
-
-    Args:
-        error (Exception): The error to rename.
-        prefix (str): What to name first, e.g. the checkpoint file or the
-            config key of the model being loaded.
-
-    Returns:
-        Exception: A new error of the type of ``error``, or ``error`` itself
-        when that type cannot be built from a message alone.
-    """
-    # str(KeyError) quotes its message: take the message itself
-    message = error.args[0] if len(error.args) == 1 else str(error)
-    try:
-        return type(error)(f'{prefix}: {message}')
-    except Exception:  # a type whose constructor needs more arguments
-        return error
 
 
 @contextlib.contextmanager

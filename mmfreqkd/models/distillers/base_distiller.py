@@ -12,10 +12,10 @@ from mmengine.model import BaseModel
 from mmengine.model.weight_init import PretrainedInit
 from mmengine.registry import MODELS
 
-from ..backbones.dinov2_checkpoint import with_prefix
 from ..lora import inject_lora, mark_only_lora_trainable, merge_lora
 from ...utils.checkpoint import (checked_loading, shape_mismatches,
                                  summarize_keys)
+from ...utils.errors import with_prefix
 from ..precision import autocast_disabled
 from ..weight_init import CheckedPretrainedInit, read_pretrained_state_dict
 
