@@ -1,12 +1,13 @@
 """MFNet RGB-thermal urban scene segmentation dataset."""
 import os.path as osp
-from typing import Iterator, List, Optional
+from typing import List, Optional
 
 from mmcv.transforms import LoadImageFromFile
 from mmengine.fileio import get_text
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from .nested_transforms import nested_transforms
 from .split_file import parse_split_lines
 
 MFNET_CLASSES = ('unlabelled', 'car', 'person', 'bike', 'curve', 'car_stop',
@@ -14,27 +15,6 @@ MFNET_CLASSES = ('unlabelled', 'car', 'person', 'bike', 'curve', 'car_stop',
 MFNET_PALETTE = [[0, 0, 0], [64, 0, 128], [64, 64, 0], [0, 128, 192],
                  [0, 0, 192], [128, 128, 0], [64, 64, 128], [192, 128, 128],
                  [192, 64, 0]]
-
-
-def nested_transforms(transform) -> Iterator[object]:
-    """``transform`` and every transform it wraps, at any depth.
-
-    Args:
-        transform: A transform, a ``Compose`` or a list of transforms;
-            wrappers hold theirs in ``transforms`` (mmcv's ``Compose``,
-            ``RandomChoice``, ``RandomApply``, ``KeyMapper``, mmfreqkd's
-            ``PairedGeometric``, ``ApplyToModality``).
-
-    Yields:
-        The transforms, outermost first.
-    """
-    if isinstance(transform, (list, tuple)):
-        inner = transform
-    else:
-        yield transform
-        inner = getattr(transform, 'transforms', None) or ()
-    for item in inner:
-        yield from nested_transforms(item)
 
 
 @DATASETS.register_module()

@@ -125,8 +125,10 @@ def _same_snapshot(first, second) -> bool:
 
 
 def _walk_transforms(transforms) -> Iterator[BaseTransform]:
-    """Every transform of ``transforms``, nested ones included (the
-    traversal of :func:`~mmcv.transforms.utils.cache_random_params`)."""
+    """Every transform of ``transforms``, nested ones included, exactly as
+    :func:`~mmcv.transforms.utils.cache_random_params` traverses them (by
+    iteration, unlike :func:`~mmfreqkd.datasets.nested_transforms.
+    nested_transforms`): only the transforms it caches may be guarded."""
     if isinstance(transforms, BaseTransform):
         yield transforms
     if isinstance(transforms, Iterable):
