@@ -14,7 +14,8 @@ from .radial_bands import BANDS, masked_inverse, radial_band_maps
 from .reports import (cka_rows, divergence_rows, format_cka_table,
                       format_divergence_table, json_ready, save_cka_csv,
                       save_divergence_csv, save_json)
-from .spectral_divergence import METRICS, SpectralDivergence, band_divergences
+from .spectral_divergence import (DIVERGENCE_METRICS, SpectralDivergence,
+                                  band_divergences)
 
 __all__ = [
     'accumulate_features', 'default_device', 'BandStatistic', 'COMPONENTS',
@@ -27,5 +28,5 @@ __all__ = [
     'BANDS', 'masked_inverse', 'radial_band_maps', 'cka_rows',
     'divergence_rows', 'format_cka_table', 'format_divergence_table',
     'json_ready', 'save_cka_csv', 'save_divergence_csv', 'save_json',
-    'METRICS', 'SpectralDivergence', 'band_divergences'
+    'DIVERGENCE_METRICS', 'SpectralDivergence', 'band_divergences'
 ]

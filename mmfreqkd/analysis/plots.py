@@ -9,7 +9,7 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
 from .radial_bands import BANDS  # noqa: E402
-from .spectral_divergence import METRICS  # noqa: E402
+from .spectral_divergence import DIVERGENCE_METRICS  # noqa: E402
 
 BAND_STYLES = dict(
     full=dict(color='0.45', marker='s', linestyle='--'),
@@ -40,9 +40,10 @@ def plot_spectral_divergence(results: dict,
     """
     names = list(results['blocks'])
     positions = list(range(len(names)))
+    columns = len(DIVERGENCE_METRICS)
     fig, axes = plt.subplots(
-        1, len(METRICS), figsize=(4.2 * len(METRICS), 3.6), squeeze=False)
-    for ax, metric in zip(axes[0], METRICS):
+        1, columns, figsize=(4.2 * columns, 3.6), squeeze=False)
+    for ax, metric in zip(axes[0], DIVERGENCE_METRICS):
         for band in BANDS:
             ax.errorbar(
                 positions,

@@ -7,7 +7,7 @@ import os.path as osp
 from typing import Any, List
 
 from .radial_bands import BANDS
-from .spectral_divergence import METRICS
+from .spectral_divergence import DIVERGENCE_METRICS
 
 
 def json_ready(value: Any) -> Any:
@@ -50,7 +50,7 @@ def divergence_rows(results: dict) -> List[dict]:
     """
     rows = []
     for name, block in results['blocks'].items():
-        for metric in METRICS:
+        for metric in DIVERGENCE_METRICS:
             rows.append(
                 dict(
                     block=name,
@@ -61,7 +61,7 @@ def divergence_rows(results: dict) -> List[dict]:
                     **{f'{band}_std': block['std'][metric][band]
                        for band in BANDS}))
     average = results['average']
-    for metric in METRICS:
+    for metric in DIVERGENCE_METRICS:
         rows.append(
             dict(
                 block='average',
@@ -129,7 +129,8 @@ def format_divergence_table(results: dict) -> str:
     ] for row in divergence_rows(results)]
     mean_ratio = results['average']['mean_block_ratio']
     footer = 'mean of per-block high/low ratios: ' + ', '.join(
-        f'{metric} {_format(mean_ratio[metric])}' for metric in METRICS)
+        f'{metric} {_format(mean_ratio[metric])}'
+        for metric in DIVERGENCE_METRICS)
     return _table(header, rows) + '\n' + footer
 
 

@@ -34,7 +34,7 @@ import torch
 from .band_statistic import BandStatistic
 from .radial_bands import BANDS
 
-METRICS = ('mse', 'nmse', 'cosine_distance')
+DIVERGENCE_METRICS = ('mse', 'nmse', 'cosine_distance')
 
 
 def band_divergences(reference: torch.Tensor, compared: torch.Tensor,
@@ -123,7 +123,7 @@ class SpectralDivergence(BandStatistic):
         # (metrics, bands, B) in float64 for the sums
         values = torch.stack([
             torch.stack([divs[metric] for divs in per_band])
-            for metric in METRICS
+            for metric in DIVERGENCE_METRICS
         ]).double()
         state = self.sums.setdefault(name, [0, 0., 0.])
         state[0] += values.shape[-1]
@@ -156,7 +156,7 @@ class SpectralDivergence(BandStatistic):
                 high_low_ratio={
                     metric: _ratio(mean[m, BANDS.index('high')],
                                    mean[m, BANDS.index('low')])
-                    for m, metric in enumerate(METRICS)
+                    for m, metric in enumerate(DIVERGENCE_METRICS)
                 })
         average_mean = {
             metric: {
@@ -164,19 +164,19 @@ class SpectralDivergence(BandStatistic):
                 len(blocks)
                 for band in BANDS
             }
-            for metric in METRICS
+            for metric in DIVERGENCE_METRICS
         }
         average = dict(
             mean=average_mean,
             high_low_ratio={
                 metric: _ratio(average_mean[metric]['high'],
                                average_mean[metric]['low'])
-                for metric in METRICS
+                for metric in DIVERGENCE_METRICS
             },
             mean_block_ratio={
                 metric: sum(b['high_low_ratio'][metric]
                             for b in blocks.values()) / len(blocks)
-                for metric in METRICS
+                for metric in DIVERGENCE_METRICS
             })
         return dict(blocks=blocks, average=average)
 
@@ -186,7 +186,7 @@ def _table(values: torch.Tensor) -> Dict[str, Dict[str, float]]:
     return {
         metric: {band: float(values[m, b])
                  for b, band in enumerate(BANDS)}
-        for m, metric in enumerate(METRICS)
+        for m, metric in enumerate(DIVERGENCE_METRICS)
     }
 
 

@@ -1,11 +1,7 @@
 """Consistency checks of the COCO-style JSON files the datasets read."""
 import math
-import numbers
 
-
-def _is_number(value) -> bool:
-    """A real number that is not a bool."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+from mmfreqkd.utils.value_types import is_real_number
 
 
 def check_coco_dict(coco: dict, ann_file: str) -> None:
@@ -81,7 +77,7 @@ def check_coco_dict(coco: dict, ann_file: str) -> None:
         id_of_file[file_name] = img_id
         for key in ('width', 'height'):
             value = image.get(key)
-            if not (_is_number(value) and math.isfinite(value)
+            if not (is_real_number(value) and math.isfinite(value)
                     and value > 0):
                 raise ValueError(f'{where}: {key} must be a number > 0, got '
                                  f'{value!r}')
@@ -109,7 +105,7 @@ def check_coco_dict(coco: dict, ann_file: str) -> None:
                 f'category ids {sorted(category_ids, key=str)}')
         bbox = ann.get('bbox')
         if not (isinstance(bbox, list) and len(bbox) == 4 and all(
-                _is_number(v) and math.isfinite(v) for v in bbox)):
+                is_real_number(v) and math.isfinite(v) for v in bbox)):
             raise ValueError(
                 f'{where} (image id {ann["image_id"]!r}): bbox must be 4 '
                 f'finite numbers [x, y, w, h], got {bbox!r}')

@@ -17,6 +17,22 @@ MFNET_PALETTE = [[0, 0, 0], [64, 0, 128], [64, 64, 0], [0, 128, 192],
                  [192, 64, 0]]
 
 
+def is_night_frame(img_path: str) -> bool:
+    """Day / night of an MFNet frame from its name (``00123N.png`` night).
+
+    Args:
+        img_path (str): Path of the MFNet image, ``.../NNNNN{D,N}.png``.
+
+    Returns:
+        bool: True for a name ending in ``N``, False for one ending in ``D``.
+    """
+    stem = osp.splitext(osp.basename(img_path))[0]
+    if not stem or stem[-1] not in 'DN':
+        raise ValueError(f'cannot tell day from night for {img_path}: MFNet '
+                         'names end in "D" (day) or "N" (night)')
+    return stem[-1] == 'N'
+
+
 @DATASETS.register_module()
 class MFNetDataset(BaseSegDataset):
     """MFNet: 4-channel RGB-thermal PNGs with 9-class label maps.
@@ -109,7 +125,7 @@ class MFNetDataset(BaseSegDataset):
                     img_path=img_path,
                     rgb_path=img_path,
                     seg_map_path=osp.join(seg_dir, stem + self.seg_map_suffix),
-                    is_night=stem.endswith('N'),
+                    is_night=is_night_frame(img_path),
                     label_map=self.label_map,
                     reduce_zero_label=self.reduce_zero_label,
                     seg_fields=[]))

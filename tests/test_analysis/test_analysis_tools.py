@@ -23,7 +23,7 @@ from mmengine.registry import MODELS, DefaultScope
 
 from analysis_reference import numpy_masks
 from conftest import REPO_ROOT, load_tool
-from mmfreqkd.analysis import (BANDS, METRICS, LinearCKA,
+from mmfreqkd.analysis import (BANDS, DIVERGENCE_METRICS, LinearCKA,
                                PairedFeatureExtractor, SpectralDivergence,
                                band_summaries, build_analysis_dataloader,
                                build_analysis_dataset,
@@ -113,7 +113,7 @@ def test_spectral_divergence_same_model(tmp_path, cfg_options, capsys):
     assert settings['definitions']['metrics'] == \
         SpectralDivergence.METRIC_DEFINITIONS
     assert set(SpectralDivergence.METRIC_DEFINITIONS) == {
-        *METRICS, 'high_low_ratio', 'mean_block_ratio'}
+        *DIVERGENCE_METRICS, 'high_low_ratio', 'mean_block_ratio'}
     assert list(results['blocks']) == ['block2', 'block4']
     low_mask, high_mask = numpy_masks(*GRID, 0.25, 0.75)
     for block in results['blocks'].values():
@@ -121,7 +121,7 @@ def test_spectral_divergence_same_model(tmp_path, cfg_options, capsys):
         assert block['band_sizes'] == dict(
             full=GRID[0] * GRID[1], low=int(low_mask.sum()),
             high=int(high_mask.sum()))
-        for metric in METRICS:
+        for metric in DIVERGENCE_METRICS:
             for band in BANDS:
                 assert np.isfinite(block['mean'][metric][band])
                 assert block['std'][metric][band] >= 0
@@ -138,7 +138,7 @@ def test_spectral_divergence_same_model(tmp_path, cfg_options, capsys):
 
     with open(tmp_path / 'spectral_divergence.csv') as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 3 * len(METRICS)
+    assert len(rows) == 3 * len(DIVERGENCE_METRICS)
     assert {r['block'] for r in rows} == {'block2', 'block4', 'average'}
     assert float(rows[0]['high']) == pytest.approx(
         results['blocks']['block2']['mean']['mse']['high'])
@@ -169,7 +169,7 @@ def test_identical_sides_give_zero_divergence_and_cka_one(
         divergence.update(name, reference, compared)
         cka.update(name, reference, compared)
     for block in divergence.compute()['blocks'].values():
-        for metric in METRICS:
+        for metric in DIVERGENCE_METRICS:
             for band in BANDS:
                 assert block['mean'][metric][band] == pytest.approx(
                     0, abs=1e-5)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from mmengine.logging import MMLogger
 
-from mmfreqkd.analysis import (BANDS, METRICS, SpectralDivergence,
+from mmfreqkd.analysis import (BANDS, DIVERGENCE_METRICS, SpectralDivergence,
                                band_divergences, divergence_rows,
                                format_divergence_table, save_divergence_csv,
                                save_json)
@@ -31,8 +31,8 @@ def test_band_divergences_match_numpy():
     s = t + 0.5 * rng.standard_normal(t.shape)
     result = band_divergences(torch.from_numpy(t), torch.from_numpy(s))
     expected = numpy_metrics(t, s)
-    assert set(result) == set(METRICS)
-    for metric in METRICS:
+    assert set(result) == set(DIVERGENCE_METRICS)
+    for metric in DIVERGENCE_METRICS:
         np.testing.assert_allclose(result[metric].numpy(), expected[metric],
                                    rtol=1e-12)
 
@@ -89,7 +89,7 @@ def test_accumulated_over_batches_matches_numpy():
         assert block['band_sizes'] == dict(
             full=t.shape[2] * t.shape[3], low=int(low_mask.sum()),
             high=int(high_mask.sum()))
-        for metric in METRICS:
+        for metric in DIVERGENCE_METRICS:
             for band in BANDS:
                 values = expected[band][metric]
                 assert block['mean'][metric][band] == pytest.approx(
@@ -102,11 +102,11 @@ def test_accumulated_over_batches_matches_numpy():
         block_means[name] = {
             metric: {band: expected[band][metric].mean()
                      for band in BANDS}
-            for metric in METRICS
+            for metric in DIVERGENCE_METRICS
         }
 
     average = results['average']
-    for metric in METRICS:
+    for metric in DIVERGENCE_METRICS:
         high = np.mean([m[metric]['high'] for m in block_means.values()])
         low = np.mean([m[metric]['low'] for m in block_means.values()])
         assert average['mean'][metric]['high'] == pytest.approx(
@@ -123,7 +123,7 @@ def test_identical_maps_give_zero_divergence(tmp_path):
     divergence = SpectralDivergence()
     divergence.update('block1', x, x.clone())
     results = divergence.compute()
-    for metric in METRICS:
+    for metric in DIVERGENCE_METRICS:
         for band in BANDS:
             assert results['blocks']['block1']['mean'][metric][
                 band] == pytest.approx(0, abs=1e-6)
@@ -141,7 +141,7 @@ def test_csv_rows_and_table(tmp_path):
         divergence.update(name, x, x + torch.randn_like(x))
     results = divergence.compute()
     rows = divergence_rows(results)
-    assert len(rows) == 3 * len(METRICS)
+    assert len(rows) == 3 * len(DIVERGENCE_METRICS)
     assert [r['block'] for r in rows[-3:]] == ['average'] * 3
     path = tmp_path / 'd.csv'
     save_divergence_csv(results, str(path))

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mmfreqkd.evaluation.metrics import MFNetIoUMetric
-from mmfreqkd.evaluation.metrics.mfnet_iou import is_night_frame
+from mmfreqkd.datasets.mfnet import is_night_frame
 
 CLASSES = ('unlabelled', 'car', 'person', 'bike', 'curve', 'car_stop',
            'guardrail', 'color_cone', 'bump')

@@ -13,7 +13,7 @@ from ..converters.flir_aligned import (ANNOTATION_SUFFIX, IR_SUFFIX,
 from .painter import PairedScenePainter
 
 FLIR_SIZE = (640, 512)
-SPLITS = dict(train='align_train', validation='align_validation')
+SPLIT_FILES = dict(train='align_train', validation='align_validation')
 # First frame number of each split, as in the real subset.
 _FIRST_FRAME = dict(train=1, validation=8863)
 # name: (aspect w / h, height range at 512 px image height)
@@ -127,7 +127,7 @@ def write_flir_layout(out_dir: str,
             with open(osp.join(ann_dir, frame + ANNOTATION_SUFFIX), 'w') as f:
                 f.write(_voc_xml(frame + IR_SUFFIX, width, height, objects))
             frames[split].append(frame)
-        split_file = SPLITS[split] + '.txt'
+        split_file = SPLIT_FILES[split] + '.txt'
         with open(osp.join(out_dir, split_file), 'w') as f:
             f.writelines(frame + '_PreviewData\n' for frame in frames[split])
         if write_coco:
@@ -135,5 +135,5 @@ def write_flir_layout(out_dir: str,
                 out_dir, split_file, show_progress=False)
             save_coco_json(
                 coco,
-                osp.join(out_dir, 'annotations', f'{SPLITS[split]}.json'))
+                osp.join(out_dir, 'annotations', f'{SPLIT_FILES[split]}.json'))
     return frames

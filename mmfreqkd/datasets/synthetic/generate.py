@@ -5,9 +5,9 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
-from .flir import SPLITS as FLIR_SPLITS
+from .flir import SPLIT_FILES as FLIR_SPLITS
 from .flir import write_flir_layout
-from .kaist import SPLITS as KAIST_SPLITS
+from .kaist import SPLIT_FILES as KAIST_SPLITS
 from .kaist import write_kaist_layout
 from .mfnet import SPLITS as MFNET_SPLITS
 from .mfnet import write_mfnet_layout

@@ -14,7 +14,7 @@ KAIST_SIZE = (640, 512)
 # Frame order of the sets: day and night alternate.
 _TRAIN_SETS = (0, 3, 1, 4, 2, 5)
 _TEST_SETS = (6, 9, 7, 10, 8, 11)
-SPLITS = dict(train='train-all-02', test='test-all-20')
+SPLIT_FILES = dict(train='train-all-02', test='test-all-20')
 
 
 def _frame_name(split: str, index: int) -> str:
@@ -180,16 +180,17 @@ def write_kaist_layout(out_dir: str,
                     f.write(' '.join([box['label'], *map(str, values)]) +
                             '\n')
             frames[split].append(frame)
-        split_file = osp.join(out_dir, 'imageSets', SPLITS[split] + '.txt')
+        split_file = osp.join(out_dir, 'imageSets',
+                              SPLIT_FILES[split] + '.txt')
         os.makedirs(osp.dirname(split_file), exist_ok=True)
         with open(split_file, 'w') as f:
             f.writelines(frame + '\n' for frame in frames[split])
         if write_coco:
             coco, _ = kaist_to_coco(
                 out_dir,
-                osp.join('imageSets', SPLITS[split] + '.txt'),
+                osp.join('imageSets', SPLIT_FILES[split] + '.txt'),
                 show_progress=False)
             save_coco_json(
                 coco,
-                osp.join(out_dir, 'annotations', f'{SPLITS[split]}.json'))
+                osp.join(out_dir, 'annotations', f'{SPLIT_FILES[split]}.json'))
     return frames

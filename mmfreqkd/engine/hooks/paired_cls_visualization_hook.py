@@ -6,8 +6,8 @@ from mmpretrain.engine.hooks import VisualizationHook
 from mmpretrain.registry import HOOKS
 from mmpretrain.structures import DataSample
 
-#: Images a paired packer puts in ``inputs`` (``PackPairedClsInputs``).
-MODALITIES = ('ir', 'rgb')
+from mmfreqkd.models.data_preprocessors.paired_data_preprocessor import \
+    MODALITIES
 
 
 @HOOKS.register_module()

@@ -1,7 +1,6 @@
 """KAIST log-average miss rate (MR^-2), all / day / night."""
 import json
 import math
-import numbers
 import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -13,26 +12,16 @@ from mmengine.fileio import get_local_path
 from mmengine.logging import MMLogger
 from mmengine.utils import mkdir_or_exist
 
+from mmfreqkd.utils.value_types import is_int, is_real_number
 from ..functional import (FPPI_REFERENCES, evaluate_miss_rate,
                           reasonable_ignore_flags)
 
 #: The reported subsets: every evaluated image, day frames, night frames.
 SUBSETS = ('all', 'day', 'night')
 
-
 #: Types accepted for the settings that list values (not str: a single
 #: label would be split into its characters).
 _COLLECTIONS = (list, tuple, set, frozenset)
-
-
-def _is_number(value) -> bool:
-    """A real number that is not a bool."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _is_int(value) -> bool:
-    """An int that is not a bool."""
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _image_mismatch(img_path: str, image: dict) -> Optional[str]:
@@ -151,11 +140,11 @@ class KAISTMissRateMetric(BaseMetric):
             raise ValueError('KAISTMissRateMetric needs `ann_file`, the KAIST '
                              'COCO JSON with `label`, `occlusion` and '
                              '`iscrowd` fields')
-        if not _is_number(iou_thr) or not 0 < iou_thr <= 1:
+        if not is_real_number(iou_thr) or not 0 < iou_thr <= 1:
             raise ValueError(f'iou_thr must be in (0, 1], got {iou_thr}')
         if (not isinstance(height_range, (list, tuple))
                 or len(height_range) != 2
-                or not all(_is_number(h) for h in height_range)
+                or not all(is_real_number(h) for h in height_range)
                 or not math.isfinite(height_range[0]) or height_range[0] < 0
                 or not height_range[0] <= height_range[1]):
             raise ValueError(
@@ -163,14 +152,14 @@ class KAISTMissRateMetric(BaseMetric):
                 'min >= 0 and max >= min (max may be inf), got '
                 f'{height_range!r}')
         if (not isinstance(occlusions, _COLLECTIONS) or not occlusions
-                or not all(_is_int(level) for level in occlusions)
+                or not all(is_int(level) for level in occlusions)
                 or not set(occlusions) <= {0, 1, 2}):
             raise ValueError('occlusions must be a non-empty subset of the '
                              'KAIST occlusion levels (0, 1, 2), got '
                              f'{occlusions!r}')
         if bounds is not None and (
                 not isinstance(bounds, (list, tuple)) or len(bounds) != 4
-                or not all(_is_number(b) for b in bounds)
+                or not all(is_real_number(b) for b in bounds)
                 or not bounds[0] < bounds[2] or not bounds[1] < bounds[3]):
             raise ValueError('bounds must be (x_min, y_min, x_max, y_max) '
                              'with x_min < x_max and y_min < y_max, got '
@@ -187,7 +176,7 @@ class KAISTMissRateMetric(BaseMetric):
             raise ValueError('positive_labels must be a non-empty sequence of '
                              f'str labels, got {positive_labels!r}')
         if det_height_margin is not None and (
-                not _is_number(det_height_margin)
+                not is_real_number(det_height_margin)
                 or not math.isfinite(det_height_margin)
                 or not det_height_margin >= 1):
             raise ValueError('det_height_margin must be None or a finite '
@@ -221,14 +210,14 @@ class KAISTMissRateMetric(BaseMetric):
         where = f'{self.ann_file}: annotation {ann.get("id")}'
         bbox = ann['bbox']
         if (not isinstance(bbox, (list, tuple)) or len(bbox) != 4
-                or not all(_is_number(v) and math.isfinite(v) for v in bbox)
+                or not all(is_real_number(v) and math.isfinite(v) for v in bbox)
                 or bbox[2] < 0 or bbox[3] < 0):
             raise ValueError(f'{where} has bbox {bbox!r}; expected 4 finite '
                              'numbers [x, y, w, h] with w, h >= 0')
         if not isinstance(ann['label'], str):
             raise ValueError(f'{where} has label {ann["label"]!r}; expected '
                              "a string (e.g. 'person')")
-        if not _is_int(ann['occlusion']) or ann['occlusion'] not in (0, 1, 2):
+        if not is_int(ann['occlusion']) or ann['occlusion'] not in (0, 1, 2):
             raise ValueError(
                 f'{where} has occlusion {ann["occlusion"]!r}; expected a '
                 'KAIST occlusion level 0 (none), 1 (partial) or 2 (heavy)')

@@ -10,21 +10,7 @@ from mmseg.evaluation.metrics import IoUMetric
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
-
-def is_night_frame(img_path: str) -> bool:
-    """Day / night of an MFNet frame from its name (``00123N.png`` night).
-
-    Args:
-        img_path (str): Path of the MFNet image, ``.../NNNNN{D,N}.png``.
-
-    Returns:
-        bool: True for a name ending in ``N``, False for one ending in ``D``.
-    """
-    stem = osp.splitext(osp.basename(img_path))[0]
-    if not stem or stem[-1] not in 'DN':
-        raise ValueError(f'cannot tell day from night for {img_path}: MFNet '
-                         'names end in "D" (day) or "N" (night)')
-    return stem[-1] == 'N'
+from mmfreqkd.datasets.mfnet import is_night_frame
 
 
 @METRICS.register_module()
