@@ -33,6 +33,8 @@ STUDENTS = {
 }
 CONFIGS = sorted(f'{model}_{flavour}' for model in STUDENTS
                  for flavour in ('baseline', 'freqkd'))
+# The CPU smoke run of Stage 2 after the quick start (README).
+QUICKSTART = 'quickstart_kaist_dino_vits_freqkd'
 DINOV2_WEIGHTS = 'checkpoints/dinov2_vitl14_reg4_pretrain.pth'
 
 # Shrunk ViT: 24 blocks so that the configs' block indices stay valid.
@@ -115,7 +117,7 @@ def test_transfer_directory_holds_the_baseline_freqkd_pairs():
         osp.splitext(osp.basename(p))[0]
         for p in glob.glob(osp.join(CONFIG_DIR, '*.py'))
     }
-    assert found == set(CONFIGS)
+    assert found == set(CONFIGS) | {QUICKSTART}
 
 
 @pytest.mark.parametrize('model_name', sorted(STUDENTS))
@@ -393,6 +395,76 @@ def test_freqkd_resnet_loads_backbone_prefixed_weights(synthetic_roots,
     for key, value in model.backbone.state_dict().items():
         torch.testing.assert_close(value, student['backbone.' + key],
                                    rtol=0, atol=0)
+
+
+def test_quickstart_stage2_shrinks_the_kaist_freqkd_config():
+    """What the CPU smoke config changes, and nothing else; DINO keeps its
+    top-k of num_queries x classes above max_per_img (mmdet's topk fails
+    at the first validation otherwise)."""
+    quick = load(QUICKSTART).to_dict()
+    main = load('kaist_dino_vitl_freqkd').to_dict()
+    assert quick['model'].pop('backbone') == dict(
+        main['model'].pop('backbone'), arch='small', num_register_tokens=0,
+        out_indices=(3, 5, 7, 9, 11),
+        init_cfg=dict(type='Pretrained',
+                      checkpoint='checkpoints/quickstart_student.pth',
+                      prefix='backbone.'))
+    assert quick['model'].pop('neck') == dict(
+        main['model'].pop('neck'), in_channels=[384] * 5)
+    assert quick['model'].pop('num_queries') == 100
+    assert quick['model'].pop('test_cfg') == dict(
+        main['model'].pop('test_cfg'), max_per_img=100)
+    main['model'].pop('num_queries')
+    assert quick.pop('model') == main.pop('model')
+    root = 'data/kaist_synthetic/'
+    for split in ('train', 'val', 'test'):
+        loader, reference = quick.pop(f'{split}_dataloader'), main.pop(
+            f'{split}_dataloader')
+        for step, original in zip(loader['dataset'].pop('pipeline'),
+                                  reference['dataset'].pop('pipeline')):
+            resized = dict(original, scale=(320, 256))
+            assert step == (resized if step['type'] == 'Resize' else original)
+        assert loader == dict(
+            reference, num_workers=0, persistent_workers=False,
+            dataset=dict(reference['dataset'], data_root=root))
+    for split in ('val', 'test'):
+        for metric, original in zip(quick.pop(f'{split}_evaluator'),
+                                    main.pop(f'{split}_evaluator')):
+            assert metric == dict(
+                original, ann_file=root + 'annotations/test-all-20.json')
+    assert quick.pop('train_cfg') == dict(main.pop('train_cfg'), max_epochs=1)
+    assert quick.pop('default_hooks')['logger']['interval'] == 5
+    main.pop('default_hooks')
+    changed_variables = ('data_root', 'vit_blocks', 'train_pipeline',
+                         'test_pipeline', 'image_size')
+    for key in changed_variables:
+        quick.pop(key, None), main.pop(key, None)
+    assert quick == main
+
+
+def test_quickstart_stage2_predicts_with_a_vit_s_student(synthetic_roots,
+                                                         tmp_path):
+    """The smoke config loads a whole exported ViT-S student and
+    predicts at most num_queries boxes on the synthetic set."""
+    student = DINOv2ViT('small', num_register_tokens=0)
+    student_file = str(tmp_path / 'quickstart_student.pth')
+    torch.save(dict(state_dict={'backbone.' + k: v
+                                for k, v in student.state_dict().items()}),
+               student_file)
+    cfg = load(QUICKSTART)
+    cfg.model.backbone.init_cfg.checkpoint = student_file
+    cfg.test_dataloader.dataset.data_root = synthetic_roots['kaist']
+    models, datasets = scope_registries(cfg)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = models.build(cfg.model)
+        model.init_weights()
+        test_set = datasets.build(cfg.test_dataloader.dataset)
+    for key, value in student.state_dict().items():
+        assert torch.equal(model.backbone.state_dict()[key], value), key
+    model.eval()
+    with torch.no_grad():
+        prediction, = model.val_step(pseudo_collate([test_set[0]]))
+    assert 0 < len(prediction.pred_instances.bboxes) <= 100
 
 
 def metric_records(work_dir):
