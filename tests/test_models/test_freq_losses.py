@@ -303,9 +303,12 @@ def test_fused_must_be_a_bool():
     (dict(type='FFTRadialSplitter', cutoff=2.0),
      r'FFTRadialSplitter\(cutoff=2\.0\)'),
     (dict(type='DCTSplitter', cutoff=1.0), r'DCTSplitter\(cutoff=1\.0\)'),
+    # passes 1 - exp(-r^2 / 2e4) ~ 1e-4 of the amplitude at the corners
+    (dict(type='GaussianSplitter', sigma=100.0),
+     r'GaussianSplitter\(sigma=100\.0\)'),
 ])
 def test_a_weighted_band_left_empty_is_refused(splitter, band, fused):
-    """Such a band gave loss_high = 0 at every step, silently."""
+    """Such a band gave loss_high = 0 (or ~1e-11) at every step, silently."""
     student, teacher = random_pair((2, 6, 6, 6))
     loss = FreqDecoupledLoss(splitter=splitter, fused=fused)
     with pytest.raises(ValueError,

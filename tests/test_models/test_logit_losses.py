@@ -103,6 +103,21 @@ def test_figkd_identical_and_shifted_logits_give_zero(kwargs):
     assert loss(student, teacher).item() > 0
 
 
+@pytest.mark.parametrize('wavelet', ['haar', 'db2'])
+@pytest.mark.parametrize('classes', [100, 13])
+def test_figkd_at_the_most_levels_is_kd(wavelet, classes):
+    """With ceil(log2(C)) levels the approximation band reconstructs to a
+    constant, which the KL of softened logits ignores."""
+    student, teacher = random_logits((6, classes))
+    levels = math.ceil(math.log2(classes))
+    torch.testing.assert_close(
+        FiGKDLoss(wavelet=wavelet, levels=levels)(student, teacher),
+        KDLoss()(student, teacher), rtol=1e-12, atol=0)
+    # one level fewer keeps two approximation coefficients: not KD
+    fewer = FiGKDLoss(wavelet=wavelet, levels=levels - 1)(student, teacher)
+    assert abs(fewer.item() - KDLoss()(student, teacher).item()) > 1e-3
+
+
 def test_figkd_ignores_the_approximation_band():
     """Changing the pair means (Haar approximation) alone costs nothing."""
     student, _ = random_logits((2, 10))
@@ -178,6 +193,9 @@ def test_built_from_registry_and_float32():
     (lambda: FiGKDLoss(distance='l2'), 'distance'),
     (lambda: FiGKDLoss(wavelet='morl'), 'discrete wavelet'),
     (lambda: FiGKDLoss(wavelet='no-such-wavelet'), 'discrete wavelet'),
+    # an FIR approximation whose high-pass filter leaks constants
+    (lambda: FiGKDLoss(wavelet='dmey'),
+     r"'dmey': its high-pass filter sums to 0\.0011, not 0"),
     (lambda: FiGKDLoss(levels=0), 'levels'),
     (lambda: FiGKDLoss(temperature=0), 'temperature'),
     (lambda: KDLoss(temperature=-1), 'temperature'),

@@ -12,9 +12,9 @@ from .feature_distances import get_feature_distance
 from .fused_band_loss import FUSED_DISTANCES, FusedBandLossFunction
 
 
-#: Energy fraction of a zero-mean map below which a low band is taken to
-#: keep nothing but the mean (:meth:`FreqDecoupledLoss.check_bands`).
-MEAN_ONLY_ENERGY = 1e-6
+#: Fraction of a zero-mean random map's energy below which a band counts as
+#: keeping nothing of it (see :meth:`FreqDecoupledLoss.check_bands`).
+NEGLIGIBLE_ENERGY = 1e-6
 
 
 @MODELS.register_module()
@@ -108,7 +108,9 @@ class FreqDecoupledLoss(BaseFeatureLoss):
     def check_bands(self, height: int, width: int) -> None:
         """Raise when a band with a non-zero weight is empty on (H, W) maps
         (:meth:`BaseBandSplitter.empty_bands`), e.g. a cutoff that keeps
-        the whole spectrum of small maps in the low band: its term would be
+        the whole spectrum of small maps in the low band, or when the high
+        band keeps under ``NEGLIGIBLE_ENERGY`` of a random map's energy
+        (a Gaussian much wider than the spectrum): its term would be about
         0 at every step; or when, with ``standardize=True``, the low band
         keeps only the mean, which standardisation removes. Checked once
         per map size.
@@ -119,7 +121,9 @@ class FreqDecoupledLoss(BaseFeatureLoss):
         """
         if (height, width) in self._checked_sizes:
             return
-        empty = self.splitter.empty_bands(height, width)
+        empty = list(self.splitter.empty_bands(height, width))
+        # a soft splitter (Gaussian) never empties a band exactly
+        empty[1] = empty[1] or self._high_band_is_negligible(height, width)
         for band, weight, is_empty in zip(
                 ('low', 'high'), (self.low_weight, self.high_weight), empty):
             if weight and is_empty:
@@ -143,12 +147,17 @@ class FreqDecoupledLoss(BaseFeatureLoss):
     def _low_band_is_the_mean(self, height: int, width: int) -> bool:
         """Whether the low pass of (H, W) maps keeps only their mean: it
         passes (almost) none of the energy of a zero-mean random map."""
-        generator = torch.Generator().manual_seed(0)
-        probe = torch.randn(1, 1, height, width, dtype=torch.float64,
-                            generator=generator)
-        probe -= probe.mean(dim=(-2, -1), keepdim=True)
+        probe = _zero_mean_probe(height, width)
         kept = self.splitter.low_pass(probe).square().sum()
-        return bool(kept <= MEAN_ONLY_ENERGY * probe.square().sum())
+        return bool(kept <= NEGLIGIBLE_ENERGY * probe.square().sum())
+
+    def _high_band_is_negligible(self, height: int, width: int) -> bool:
+        """Whether the high band of (H, W) maps keeps (almost) none of the
+        energy of a zero-mean random map, e.g. a Gaussian low pass much
+        wider than the spectrum."""
+        probe = _zero_mean_probe(height, width)
+        kept = (probe - self.splitter.low_pass(probe)).square().sum()
+        return bool(kept <= NEGLIGIBLE_ENERGY * probe.square().sum())
 
     def forward(self, student: torch.Tensor,
                 teacher: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -214,3 +223,11 @@ class FreqDecoupledLoss(BaseFeatureLoss):
         if self.high_weight:
             losses['loss_high'] = loss_high
         return losses
+
+
+def _zero_mean_probe(height: int, width: int) -> torch.Tensor:
+    """A fixed random (1, 1, H, W) float64 map with zero mean."""
+    generator = torch.Generator().manual_seed(0)
+    probe = torch.randn(1, 1, height, width, dtype=torch.float64,
+                        generator=generator)
+    return probe - probe.mean(dim=(-2, -1), keepdim=True)

@@ -7,6 +7,11 @@ import numpy as np
 import pywt
 import torch
 
+#: Largest ``|sum(dec_hi)|`` of a usable wavelet: its high-pass filter must
+#: annihilate constants (every wavelet of PyWavelets does, to 4e-12, except
+#: ``'dmey'``, an FIR approximation whose filter sums to 1.1e-3).
+CONSTANT_LEAK = 1e-8
+
 
 class LogitWavelet:
     """Wavelet detail coefficients and high-pass part of (B, C) logits.
@@ -21,6 +26,10 @@ class LogitWavelet:
       applied as a (C, C') matrix obtained by transforming the identity with
       ``pywt.wavedec`` / ``pywt.waverec`` in ``'periodization'`` mode, built
       once per (C, device, dtype).
+
+    The high-pass filter must sum to zero, so that the detail band of a
+    constant is zero and a constant shift of the logits, which softmax and
+    KD ignore, changes nothing; ``'dmey'`` is refused for that reason.
 
     Odd lengths: before a level whose input length is odd the last value is
     repeated (PyWavelets does the same in ``'periodization'`` mode), and the
@@ -39,6 +48,13 @@ class LogitWavelet:
         except (ValueError, TypeError) as error:
             raise ValueError(f'unknown discrete wavelet {wavelet!r}; see '
                              "pywt.wavelist(kind='discrete')") from error
+        leak = abs(sum(self.wavelet.dec_hi))
+        if leak > CONSTANT_LEAK:
+            raise ValueError(
+                f'wavelet {wavelet!r}: its high-pass filter sums to '
+                f'{leak:.2g}, not 0, so the detail band would change with a '
+                'constant shift of the logits (which softmax ignores); use a '
+                "wavelet with a vanishing moment, e.g. 'haar', 'db2', 'sym4'")
         if isinstance(levels, bool) or not isinstance(levels, int) \
                 or levels < 1:
             raise ValueError(f'wavelet levels must be an int >= 1, got '
