@@ -196,7 +196,8 @@ def test_built_from_registry_and_float32():
     # an FIR approximation whose high-pass filter leaks constants
     (lambda: FiGKDLoss(wavelet='dmey'),
      r"'dmey': its high-pass filter sums to 0\.0011, not 0"),
-    (lambda: FiGKDLoss(levels=0), 'levels'),
+    (lambda: FiGKDLoss(levels=0),
+     'FiGKDLoss: wavelet levels must be an int >= 1, got 0'),
     (lambda: FiGKDLoss(temperature=0), 'temperature'),
     (lambda: KDLoss(temperature=-1), 'temperature'),
     (lambda: KDLoss(reduction='batchmean'), 'reduction'),
@@ -211,6 +212,12 @@ def test_built_from_registry_and_float32():
 def test_invalid_arguments(factory, message):
     with pytest.raises(ValueError, match=message):
         factory()
+
+
+def test_too_many_levels_for_the_classes_name_the_loss():
+    with pytest.raises(ValueError, match='FiGKDLoss: 3 wavelet levels need '
+                       'more than 4 classes: at most 2 levels fit'):
+        FiGKDLoss(levels=3)(torch.randn(2, 4), torch.randn(2, 4))
 
 
 def test_invalid_inputs():

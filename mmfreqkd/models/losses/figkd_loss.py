@@ -2,6 +2,7 @@
 import torch
 from mmengine.registry import MODELS
 
+from mmfreqkd.utils.errors import with_prefix
 from .kd_loss import KDLoss, check_logit_pair, softened_kl
 from .logit_wavelet import LogitWavelet
 
@@ -58,7 +59,10 @@ class FiGKDLoss(KDLoss):
                  loss_weight: float = 1.0,
                  reduction: str = 'mean'):
         super().__init__(temperature, loss_weight, reduction)
-        self.wavelet = LogitWavelet(wavelet, levels)
+        try:
+            self.wavelet = LogitWavelet(wavelet, levels)
+        except ValueError as error:
+            raise with_prefix(error, type(self).__name__) from None
         if distance not in self.distances:
             raise ValueError(f'{type(self).__name__}: distance must be one '
                              f'of {self.distances}, got {distance!r}')
@@ -76,6 +80,10 @@ class FiGKDLoss(KDLoss):
             Tensor: Scalar for ``'mean'``, (B,) for ``'none'``.
         """
         check_logit_pair(student, teacher, type(self).__name__)
+        try:
+            self.wavelet.check_length(student.shape[-1])
+        except ValueError as error:
+            raise with_prefix(error, type(self).__name__) from None
         if self.distance == 'kl':
             loss = softened_kl(
                 self.wavelet.high_pass(student),
