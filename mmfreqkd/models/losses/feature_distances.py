@@ -50,13 +50,7 @@ def log_mse_distance(student: torch.Tensor, teacher: torch.Tensor,
                      reduction: str) -> torch.Tensor:
     """MSE between ``log(1 + |student|)`` and ``log(1 + |teacher|)``.
 
-    Args:
-        student (Tensor): Student maps (B, C, H, W).
-        teacher (Tensor): Teacher maps, the shape of ``student``.
-        reduction (str): ``'mean'`` or ``'none'``.
-
-    Returns:
-        Tensor: A scalar, or (B,) for ``reduction='none'``.
+    Arguments and result as :func:`mse_distance`.
     """
     return mse_distance(log_abs1p(student), log_abs1p(teacher), reduction)
 
@@ -65,13 +59,7 @@ def l1_distance(student: torch.Tensor, teacher: torch.Tensor,
                 reduction: str) -> torch.Tensor:
     """Mean absolute error.
 
-    Args:
-        student (Tensor): Student maps (B, C, H, W).
-        teacher (Tensor): Teacher maps, the shape of ``student``.
-        reduction (str): ``'mean'`` or ``'none'``.
-
-    Returns:
-        Tensor: A scalar, or (B,) for ``reduction='none'``.
+    Arguments and result as :func:`mse_distance`.
     """
     if reduction == 'mean':
         return F.l1_loss(student, teacher)
