@@ -145,6 +145,10 @@ def test_out_indices_order_and_errors():
     assert not torch.allclose(maps[0], maps[2])
     with pytest.raises(IndexError, match='out_indices entry 3'):
         DINOv2ViT(TINY, out_indices=(3, ))
+    # block 2 of 3 twice: a second pair would silently get the same map
+    with pytest.raises(ValueError, match=r'out_indices \(2, -1\) name a '
+                       'block more than once'):
+        DINOv2ViT(TINY, out_indices=(2, -1))
     with pytest.raises(ValueError, match='unknown DINOv2ViT arch'):
         DINOv2ViT('huge')
     with pytest.raises(KeyError, match=r"missing keys \['num_heads'\]"):

@@ -451,3 +451,19 @@ def test_export_scale_zero_is_the_base_model():
 def test_lora_errors_name_the_config_key(lora, error, message):
     with pytest.raises(error, match=f'^model.student_lora: .*{message}'):
         build_distiller(lora=lora)
+
+
+def test_a_loss_weight_of_zero_is_refused():
+    """It trained on a loss that is 0 at every step (grad_norm 0)."""
+    with pytest.raises(ValueError, match='model.loss.loss_weight=0: every '
+                       'distillation loss would be 0'):
+        build_distiller(loss=dict(type='FreqDecoupledLoss', loss_weight=0.0))
+
+
+def test_a_layer_pair_named_twice_is_refused():
+    pairs = [dict(name='a', teacher_index=0, student_index=0),
+             dict(name='b', teacher_index=0, student_index=0)]
+    with pytest.raises(ValueError, match=r'model\.distill_pairs: \(teacher_'
+                       r'index, student_index\) \[\(0, 0\)\] appear in more '
+                       'than one pair'):
+        build_distiller(pairs=pairs)

@@ -141,6 +141,15 @@ def test_configuration_errors():
         PairedDataPreprocessor(rgb_mean=[0.0] * 3, rgb_std=[1.0, -1.0, 1.0])
     with pytest.raises(ValueError, match='pad_size_divisor'):
         PairedDataPreprocessor(pad_size_divisor=0)
+    # an infinite std blanked the images, a NaN mean made them NaN
+    with pytest.raises(ValueError, match=r'rgb_std must hold finite '
+                       r'numbers, got \[inf, inf, inf\]'):
+        PairedDataPreprocessor(rgb_mean=[0.0] * 3, rgb_std=[float('inf')] * 3)
+    with pytest.raises(ValueError, match='ir_mean must hold finite numbers'):
+        PairedDataPreprocessor(ir_mean=[float('nan')], ir_std=[1.0])
+    with pytest.raises(ValueError, match=r'rgb_mean must have 3 values, '
+                       'got 123.0'):
+        PairedDataPreprocessor(rgb_mean=123.0, rgb_std=[1.0] * 3)
 
 
 def test_input_errors():

@@ -455,6 +455,11 @@ class DINOv2ViT(BaseModule):
             normalized.append(index % self.num_layers)
         if not normalized:
             raise ValueError('out_indices is empty')
+        if len(set(normalized)) != len(normalized):
+            raise ValueError(
+                f'DINOv2ViT: out_indices {tuple(out_indices)} name a block '
+                'more than once (negative entries count from the end); '
+                'each output would repeat a map of another')
         return tuple(normalized)
 
     def _init_random_weights(self) -> None:

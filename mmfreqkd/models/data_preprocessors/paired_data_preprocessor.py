@@ -8,6 +8,8 @@ from mmengine.model import BaseDataPreprocessor
 from mmengine.registry import MODELS
 from mmengine.structures import BaseDataElement
 
+from mmfreqkd.utils.value_types import is_real_number
+
 MODALITIES = ('rgb', 'ir')
 
 
@@ -102,10 +104,17 @@ class PairedDataPreprocessor(BaseDataPreprocessor):
         if mean is None:
             return False
         for name, values in (('mean', mean), ('std', std)):
-            if len(values) not in lengths:
+            if not isinstance(values, Sequence) or isinstance(values, str) \
+                    or len(values) not in lengths:
                 raise ValueError(
                     f'PairedDataPreprocessor: {modality}_{name} must have '
                     f'{" or ".join(map(str, lengths))} values, got {values}')
+        for name, values in (('mean', mean), ('std', std)):
+            if not all(is_real_number(value) and math.isfinite(value)
+                       for value in values):
+                raise ValueError(
+                    f'PairedDataPreprocessor: {modality}_{name} must hold '
+                    f'finite numbers, got {values}')
         if not all(value > 0 for value in std):
             raise ValueError(f'PairedDataPreprocessor: {modality}_std must be '
                              f'positive, got {std}')

@@ -89,6 +89,14 @@ def parse_feature_pairs(pairs: Sequence[dict],
     if duplicates:
         raise ValueError(f'{config_key}: pair names must be unique, '
                          f'{duplicates} appear more than once')
+    layers = [(pair['teacher_index'], pair['student_index'])
+              for pair in parsed]
+    repeated = sorted({layer for layer in layers if layers.count(layer) > 1})
+    if repeated:
+        raise ValueError(
+            f'{config_key}: (teacher_index, student_index) {repeated} appear '
+            'in more than one pair, so those maps would be distilled twice; '
+            'give one pair a larger weight instead')
     if parsed and not any(pair['weight'] for pair in parsed):
         raise ValueError(f'{config_key}: every pair has weight 0, so there '
                          'is nothing to distil; give at least one pair a '

@@ -129,6 +129,10 @@ class FreqKDDistiller(BaseDistiller):
                 "itself ('mean' for training, 'none' for the per-sample "
                 'validation losses); leave model.loss.reduction out')
         self.feature_loss = MODELS.build({**loss, 'reduction': 'mean'})
+        if getattr(self.feature_loss, 'loss_weight', None) == 0:
+            raise ValueError(
+                'model.loss.loss_weight=0: every distillation loss would be '
+                '0 and the student would not train; give a weight > 0')
         self.per_sample_feature_loss = MODELS.build({
             **loss, 'reduction': 'none'
         })
